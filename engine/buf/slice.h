@@ -1,0 +1,77 @@
+// Slice: a refcounted block of bytes with guaranteed tail padding, taken from
+// and returned to its loop's SlicePool. Refcounts are not atomic: a slice is
+// created, shared and released on one loop only (STYLE.md section 4).
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <utility>
+#include <vector>
+
+namespace plexgate::buf {
+
+// simdjson::SIMDJSON_PADDING is 64; scanners may over-read this far past the
+// data without copying. Checked in slice.cc against simdjson's own constant.
+inline constexpr size_t kSlicePadding = 64;
+inline constexpr size_t kDefaultSliceSize = 16 * 1024;
+
+class SlicePool;
+
+struct Slice {
+  uint32_t refs;
+  uint32_t capacity;  // usable bytes, padding not included
+  SlicePool* pool;    // nullptr: heap-allocated odd size, freed on last unref
+  // data follows: capacity + kSlicePadding bytes
+
+  char* data() { return reinterpret_cast<char*>(this + 1); }
+  const char* data() const { return reinterpret_cast<const char*>(this + 1); }
+};
+
+// Per-loop free list of standard-size slices on top of the process allocator.
+class SlicePool {
+ public:
+  explicit SlicePool(size_t max_cached = 64) : max_cached_(max_cached) {}
+  ~SlicePool();
+  SlicePool(const SlicePool&) = delete;
+  SlicePool& operator=(const SlicePool&) = delete;
+
+  // A slice with refs == 1, at least `min_capacity` usable bytes.
+  Slice* acquire(size_t min_capacity = kDefaultSliceSize);
+  void release(Slice* s);
+  size_t cached() const { return free_.size(); }
+  size_t outstanding() const { return outstanding_; }
+
+ private:
+  std::vector<Slice*> free_;
+  size_t max_cached_;
+  size_t outstanding_ = 0;
+};
+
+// Owning handle: one reference.
+class SliceRef {
+ public:
+  SliceRef() = default;
+  explicit SliceRef(Slice* adopt) : s_(adopt) {}  // takes over an existing ref
+  SliceRef(const SliceRef& o) : s_(o.s_) {
+    if (s_ != nullptr) {
+      ++s_->refs;
+    }
+  }
+  SliceRef(SliceRef&& o) noexcept : s_(std::exchange(o.s_, nullptr)) {}
+  SliceRef& operator=(SliceRef o) noexcept {
+    std::swap(s_, o.s_);
+    return *this;
+  }
+  ~SliceRef() { reset(); }
+
+  void reset();
+  Slice* get() const { return s_; }
+  Slice* operator->() const { return s_; }
+  explicit operator bool() const { return s_ != nullptr; }
+  bool unique() const { return s_ != nullptr && s_->refs == 1; }
+
+ private:
+  Slice* s_ = nullptr;
+};
+
+}  // namespace plexgate::buf

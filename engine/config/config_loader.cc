@@ -1,0 +1,763 @@
+#include "engine/config/config_loader.h"
+
+#include <arpa/inet.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstdio>
+#include <cstring>
+#include <exception>
+#include <limits>
+#include <map>
+#include <new>
+#include <utility>
+#include <vector>
+
+#include <yaml-cpp/yaml.h>
+
+#include "engine/config/yaml_util.h"
+
+namespace plexgate::config {
+
+using detail::describe;
+using detail::fail;
+using detail::LoadFailure;
+using detail::MapEntry;
+using detail::MapReader;
+using detail::quoted;
+
+namespace {
+
+constexpr uint64_t kKiB = 1024;
+constexpr uint64_t kMiB = 1024 * kKiB;
+constexpr uint64_t kGiB = 1024 * kMiB;
+constexpr int64_t kMsPerSecond = 1000;
+constexpr int64_t kMsPerMinute = 60 * kMsPerSecond;
+constexpr int64_t kMsPerHour = 60 * kMsPerMinute;
+
+constexpr uint64_t kMaxWorkers = 1024;
+constexpr uint64_t kMaxBodySize = kGiB;  // body_size: N
+constexpr Millis kMaxDelay{kMsPerHour};
+constexpr Millis kMaxTimeout{24 * kMsPerHour};
+
+// Keys of every mapping, in the order error messages list them.
+const std::vector<std::string_view> kTopKeys = {"workers",  "listeners",  "limits",
+                                                "timeouts", "access_log", "log_level"};
+const std::vector<std::string_view> kListenerKeys = {"name", "address", "routes"};
+const std::vector<std::string_view> kRouteKeys = {"prefix", "host", "respond", "echo"};
+const std::vector<std::string_view> kRespondKeys = {"status", "body", "body_size", "headers",
+                                                    "delay"};
+const std::vector<std::string_view> kLimitsKeys = {"max_head_bytes", "max_headers",
+                                                   "max_uri_bytes", "max_body_bytes",
+                                                   "max_requests_per_connection"};
+const std::vector<std::string_view> kTimeoutsKeys = {"header", "idle", "drain"};
+const std::vector<std::string_view> kAccessLogKeys = {"enabled", "path", "format"};
+
+// Headers plexgate frames the response with itself; a configured copy would
+// contradict the real framing and smuggle a second message.
+const std::vector<std::string_view> kComputedHeaders = {"content-length", "transfer-encoding",
+                                                        "connection"};
+
+// ---- plain text helpers ----------------------------------------------------
+
+bool isDigit(char c) {
+  return c >= '0' && c <= '9';
+}
+
+char lowerAscii(char c) {
+  return (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c;
+}
+
+bool equalsIgnoreCase(std::string_view a, std::string_view b) {
+  if (a.size() != b.size()) {
+    return false;
+  }
+  for (size_t i = 0; i < a.size(); ++i) {
+    if (lowerAscii(a[i]) != lowerAscii(b[i])) {
+      return false;
+    }
+  }
+  return true;
+}
+
+// Decimal digits only: no sign, no spaces, no 0x, no 1_000.
+std::optional<uint64_t> parseUnsigned(std::string_view text) {
+  if (text.empty()) {
+    return std::nullopt;
+  }
+  uint64_t value = 0;
+  for (char c : text) {
+    if (!isDigit(c)) {
+      return std::nullopt;
+    }
+    const auto digit = static_cast<uint64_t>(c - '0');
+    if (value > (std::numeric_limits<uint64_t>::max() - digit) / 10) {
+      return std::nullopt;
+    }
+    value = value * 10 + digit;
+  }
+  return value;
+}
+
+// The shortest exact spelling in the config's own units: 1024 -> "1k".
+std::string formatSize(uint64_t bytes) {
+  if (bytes != 0 && bytes % kGiB == 0) {
+    return std::to_string(bytes / kGiB) + "g";
+  }
+  if (bytes != 0 && bytes % kMiB == 0) {
+    return std::to_string(bytes / kMiB) + "m";
+  }
+  if (bytes != 0 && bytes % kKiB == 0) {
+    return std::to_string(bytes / kKiB) + "k";
+  }
+  return std::to_string(bytes);
+}
+
+std::string formatDuration(Millis duration) {
+  const int64_t ms = duration.count();
+  if (ms != 0 && ms % kMsPerHour == 0) {
+    return std::to_string(ms / kMsPerHour) + "h";
+  }
+  if (ms != 0 && ms % kMsPerMinute == 0) {
+    return std::to_string(ms / kMsPerMinute) + "m";
+  }
+  if (ms != 0 && ms % kMsPerSecond == 0) {
+    return std::to_string(ms / kMsPerSecond) + "s";
+  }
+  return std::to_string(ms) + "ms";
+}
+
+// "a", "a or b", "a, b or c".
+std::string joinOr(const std::vector<std::string_view>& words) {
+  std::string out;
+  for (size_t i = 0; i < words.size(); ++i) {
+    if (i > 0) {
+      out += (i + 1 == words.size()) ? " or " : ", ";
+    }
+    out += words[i];
+  }
+  return out;
+}
+
+// ---- typed readers: each fails as "expected ..., got ..." at the value ----
+
+std::string readString(const MapEntry& entry) {
+  if (!entry.value.IsScalar()) {
+    fail(entry.line, entry.path, "expected a string, got " + describe(entry.value));
+  }
+  return entry.value.Scalar();
+}
+
+std::string readNonEmptyString(const MapEntry& entry) {
+  std::string text = readString(entry);
+  if (text.empty()) {
+    fail(entry.line, entry.path, "expected a non-empty string, got ''");
+  }
+  return text;
+}
+
+uint64_t readInteger(const MapEntry& entry, uint64_t min, uint64_t max) {
+  std::optional<uint64_t> value;
+  if (entry.value.IsScalar()) {
+    value = parseUnsigned(entry.value.Scalar());
+  }
+  if (!value || *value < min || *value > max) {
+    fail(entry.line, entry.path,
+         "expected an integer from " + std::to_string(min) + " to " + std::to_string(max) +
+             ", got " + describe(entry.value));
+  }
+  return *value;
+}
+
+uint64_t readSize(const MapEntry& entry, uint64_t min, uint64_t max) {
+  std::optional<uint64_t> value;
+  if (entry.value.IsScalar()) {
+    value = parseSize(entry.value.Scalar());
+  }
+  if (!value) {
+    fail(entry.line, entry.path,
+         "expected a size like 512, 16k or 1m, got " + describe(entry.value));
+  }
+  if (*value < min || *value > max) {
+    fail(entry.line, entry.path,
+         "expected a size from " + formatSize(min) + " to " + formatSize(max) + ", got " +
+             describe(entry.value));
+  }
+  return *value;
+}
+
+Millis readDuration(const MapEntry& entry, Millis min, Millis max) {
+  std::optional<Millis> value;
+  if (entry.value.IsScalar()) {
+    value = parseDuration(entry.value.Scalar());
+  }
+  if (!value) {
+    fail(entry.line, entry.path,
+         "expected a duration like 500ms, 10s or 2m, got " + describe(entry.value));
+  }
+  if (*value < min || *value > max) {
+    fail(entry.line, entry.path,
+         "expected a duration from " + formatDuration(min) + " to " + formatDuration(max) +
+             ", got " + describe(entry.value));
+  }
+  return *value;
+}
+
+bool readBool(const MapEntry& entry) {
+  if (entry.value.IsScalar()) {
+    const std::string& text = entry.value.Scalar();
+    if (text == "true" || text == "True" || text == "TRUE") {
+      return true;
+    }
+    if (text == "false" || text == "False" || text == "FALSE") {
+      return false;
+    }
+  }
+  fail(entry.line, entry.path, "expected true or false, got " + describe(entry.value));
+}
+
+// Index into `names` of the scalar's value.
+size_t readChoice(const MapEntry& entry, const std::vector<std::string_view>& names) {
+  if (entry.value.IsScalar()) {
+    for (size_t i = 0; i < names.size(); ++i) {
+      if (entry.value.Scalar() == names[i]) {
+        return i;
+      }
+    }
+  }
+  fail(entry.line, entry.path, "expected " + joinOr(names) + ", got " + describe(entry.value));
+}
+
+// ---- listeners ------------------------------------------------------------
+
+bool isListenerName(std::string_view name) {
+  if (name.empty()) {
+    return false;
+  }
+  for (char c : name) {
+    if (!((c >= 'a' && c <= 'z') || isDigit(c) || c == '_' || c == '-')) {
+      return false;
+    }
+  }
+  return true;
+}
+
+bool isIpAddress(int family, const std::string& host) {
+  if (host.find('\0') != std::string::npos) {
+    return false;
+  }
+  unsigned char buf[sizeof(struct in6_addr)];
+  return inet_pton(family, host.c_str(), buf) == 1;
+}
+
+// "1.2.3.4:80", "[::1]:80" or "localhost:80" into host (brackets dropped) and port.
+void readAddress(const MapEntry& entry, Listener& listener) {
+  const std::string expected =
+      "expected an address like 127.0.0.1:7554, [::1]:7554 or localhost:7554, got " +
+      describe(entry.value);
+  if (!entry.value.IsScalar()) {
+    fail(entry.line, entry.path, expected);
+  }
+  const std::string text = entry.value.Scalar();
+  const std::string_view view = text;
+  std::string host;
+  std::string_view portText;
+  if (!view.empty() && view.front() == '[') {
+    const size_t close = view.find(']');
+    if (close == std::string_view::npos || close + 1 >= view.size() || view[close + 1] != ':') {
+      fail(entry.line, entry.path, expected);
+    }
+    host = std::string(view.substr(1, close - 1));
+    portText = view.substr(close + 2);
+    if (!isIpAddress(AF_INET6, host)) {
+      fail(entry.line, entry.path, expected);
+    }
+  } else {
+    const size_t colon = view.rfind(':');
+    if (colon == std::string_view::npos) {
+      fail(entry.line, entry.path, expected);
+    }
+    host = std::string(view.substr(0, colon));
+    portText = view.substr(colon + 1);
+    if (host.find(':') != std::string::npos) {
+      fail(entry.line, entry.path,
+           "IPv6 addresses need brackets, like [::1]:7554, got " + quoted(text));
+    }
+    if (host != "localhost" && !isIpAddress(AF_INET, host)) {
+      fail(entry.line, entry.path, expected);
+    }
+  }
+  const std::optional<uint64_t> port = parseUnsigned(portText);
+  if (!port) {
+    fail(entry.line, entry.path, expected);
+  }
+  if (*port > std::numeric_limits<uint16_t>::max()) {
+    fail(entry.line, entry.path, "expected a port from 0 to 65535, got " + quoted(portText));
+  }
+  listener.address = text;
+  listener.host = std::move(host);
+  listener.port = static_cast<uint16_t>(*port);
+}
+
+// ---- routes ---------------------------------------------------------------
+
+std::string readPrefix(const MapEntry& entry) {
+  std::string prefix = readString(entry);
+  bool ok = !prefix.empty() && prefix.front() == '/';
+  for (char c : prefix) {
+    const auto byte = static_cast<unsigned char>(c);
+    if (byte <= 0x20 || byte == 0x7F) {
+      ok = false;
+    }
+  }
+  if (!ok) {
+    fail(entry.line, entry.path,
+         "expected a path starting with '/' and without spaces or control characters, got " +
+             quoted(prefix));
+  }
+  return prefix;
+}
+
+// One DNS label: letters (already lowered), digits, '-' and '_', 1..63 bytes.
+bool isHostLabel(std::string_view label) {
+  if (label.empty() || label.size() > 63) {
+    return false;
+  }
+  for (char c : label) {
+    if (!((c >= 'a' && c <= 'z') || isDigit(c) || c == '-' || c == '_')) {
+      return false;
+    }
+  }
+  return true;
+}
+
+// "example.com" or "*.example.com", lowercased; matched against Host.
+std::string readRouteHost(const MapEntry& entry) {
+  std::string host = readString(entry);
+  for (char& c : host) {
+    c = lowerAscii(c);
+  }
+  std::string_view rest = host;
+  if (rest.starts_with("*.")) {
+    rest.remove_prefix(2);
+  }
+  bool ok = !rest.empty() && rest.size() <= 253;
+  while (ok && !rest.empty()) {
+    const size_t dot = rest.find('.');
+    ok = isHostLabel(rest.substr(0, dot));
+    // A trailing dot would leave an empty final label: rejected on purpose.
+    rest = dot == std::string_view::npos ? std::string_view() : rest.substr(dot + 1);
+    if (dot != std::string_view::npos && rest.empty()) {
+      ok = false;
+    }
+  }
+  if (!ok) {
+    fail(entry.line, entry.path,
+         "expected a hostname like example.com or *.example.com, got " +
+             quoted(readString(entry)));
+  }
+  return host;
+}
+
+// RFC 9110 token: the only bytes a header name may hold.
+bool isToken(std::string_view name) {
+  static constexpr std::string_view kTokenPunct = "!#$%&'*+-.^_`|~";
+  if (name.empty()) {
+    return false;
+  }
+  for (char c : name) {
+    const bool alnum = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || isDigit(c);
+    if (!alnum && kTokenPunct.find(c) == std::string_view::npos) {
+      return false;
+    }
+  }
+  return true;
+}
+
+std::vector<std::pair<std::string, std::string>> readHeaders(const MapEntry& entry) {
+  const MapReader map(entry.value, entry.path, entry.line, std::nullopt,
+                      "a mapping of header names to values");
+  std::vector<std::pair<std::string, std::string>> headers;
+  headers.reserve(map.entries().size());
+  for (const MapEntry& header : map.entries()) {
+    if (!isToken(header.key)) {
+      fail(header.key_line, header.path,
+           "expected a header name of letters, digits and !#$%&'*+-.^_`|~, got " +
+               quoted(header.key));
+    }
+    for (std::string_view computed : kComputedHeaders) {
+      if (equalsIgnoreCase(header.key, computed)) {
+        fail(header.key_line, header.path, "this header cannot be set; plexgate computes it");
+      }
+    }
+    std::string value = readString(header);
+    if (value.find_first_of(std::string_view("\r\n\0", 3)) != std::string::npos) {
+      fail(header.line, header.path, "header values must not contain CR, LF or NUL");
+    }
+    headers.emplace_back(header.key, std::move(value));
+  }
+  return headers;
+}
+
+RespondAction readRespond(const MapEntry& entry) {
+  const MapReader map(entry.value, entry.path, entry.line, kRespondKeys);
+  const MapEntry* body = map.find("body");
+  const MapEntry* bodySize = map.find("body_size");
+  if (body != nullptr && bodySize != nullptr) {
+    const MapEntry* later = body->key_line > bodySize->key_line ? body : bodySize;
+    fail(later->key_line, later->path, "set either body or body_size, not both");
+  }
+  RespondAction respond;
+  for (const MapEntry& field : map.entries()) {
+    if (field.key == "status") {
+      respond.status = static_cast<int>(readInteger(field, 200, 599));
+    } else if (field.key == "body") {
+      respond.body = readString(field);
+    } else if (field.key == "body_size") {
+      respond.body.assign(readSize(field, 0, kMaxBodySize), 'x');
+    } else if (field.key == "headers") {
+      respond.headers = readHeaders(field);
+    } else if (field.key == "delay") {
+      respond.delay = readDuration(field, Millis{0}, kMaxDelay);
+    }
+  }
+  return respond;
+}
+
+EchoAction readEcho(const MapEntry& entry) {
+  if (!entry.value.IsNull()) {
+    // Only to reject keys and non-mappings: echo has no settings yet.
+    const MapReader map(entry.value, entry.path, entry.line,
+                        std::vector<std::string_view>{}, "an empty mapping {}");
+  }
+  return EchoAction{};
+}
+
+Route readRoute(const YAML::Node& node, const std::string& path, int line) {
+  const MapReader map(node, path, line, kRouteKeys);
+  map.require("prefix");
+  const MapEntry* respond = map.find("respond");
+  const MapEntry* echo = map.find("echo");
+  if (respond == nullptr && echo == nullptr) {
+    fail(map.line(), path, "a route needs exactly one action (respond or echo)");
+  }
+  if (respond != nullptr && echo != nullptr) {
+    const int later = std::max(respond->key_line, echo->key_line);
+    fail(later, path, "a route needs exactly one action (respond or echo), got both");
+  }
+  Route route;
+  for (const MapEntry& field : map.entries()) {
+    if (field.key == "prefix") {
+      route.prefix = readPrefix(field);
+    } else if (field.key == "host") {
+      route.host = readRouteHost(field);
+    } else if (field.key == "respond") {
+      route.action = readRespond(field);
+    } else if (field.key == "echo") {
+      route.action = readEcho(field);
+    }
+  }
+  return route;
+}
+
+std::vector<Route> readRoutes(const MapEntry& entry) {
+  std::vector<Route> routes;
+  if (entry.value.IsNull()) {
+    return routes;
+  }
+  if (!entry.value.IsSequence()) {
+    fail(entry.line, entry.path, "expected a sequence of routes, got " + describe(entry.value));
+  }
+  size_t index = 0;
+  for (const YAML::Node& item : entry.value) {
+    routes.push_back(
+        readRoute(item, detail::indexPath(entry.path, index), detail::lineOf(item, entry.line)));
+    ++index;
+  }
+  return routes;
+}
+
+std::vector<Listener> readListeners(const MapEntry& entry) {
+  if (!entry.value.IsSequence()) {
+    fail(entry.line, entry.path,
+         "expected a sequence of listeners, got " + describe(entry.value));
+  }
+  if (entry.value.size() == 0) {
+    fail(entry.line, entry.path, "expected at least one listener");
+  }
+  std::vector<Listener> listeners;
+  std::map<std::string, int, std::less<>> nameLines;
+  size_t index = 0;
+  for (const YAML::Node& item : entry.value) {
+    const MapReader map(item, detail::indexPath(entry.path, index),
+                        detail::lineOf(item, entry.line), kListenerKeys);
+    map.require("name");
+    map.require("address");
+    Listener listener;
+    for (const MapEntry& field : map.entries()) {
+      if (field.key == "name") {
+        listener.name = readString(field);
+        if (!isListenerName(listener.name)) {
+          fail(field.line, field.path,
+               "expected a name of lowercase letters, digits, '_' and '-', got " +
+                   quoted(listener.name));
+        }
+        const auto [first, inserted] = nameLines.emplace(listener.name, field.line);
+        if (!inserted) {
+          fail(field.line, field.path,
+               "duplicate listener name " + quoted(listener.name) + " (first used on line " +
+                   std::to_string(first->second) + ")");
+        }
+      } else if (field.key == "address") {
+        readAddress(field, listener);
+      } else if (field.key == "routes") {
+        listener.routes = readRoutes(field);
+      }
+    }
+    listeners.push_back(std::move(listener));
+    ++index;
+  }
+  return listeners;
+}
+
+// ---- the other top-level sections -------------------------------------------
+
+uint32_t readWorkers(const MapEntry& entry) {
+  if (entry.value.IsScalar() && entry.value.Scalar() == "auto") {
+    return 0;
+  }
+  std::optional<uint64_t> count;
+  if (entry.value.IsScalar()) {
+    count = parseUnsigned(entry.value.Scalar());
+  }
+  if (!count || *count < 1 || *count > kMaxWorkers) {
+    fail(entry.line, entry.path,
+         "expected 'auto' or an integer from 1 to " + std::to_string(kMaxWorkers) + ", got " +
+             describe(entry.value));
+  }
+  return static_cast<uint32_t>(*count);
+}
+
+Limits readLimits(const MapEntry& entry) {
+  const MapReader map(entry.value, entry.path, entry.line, kLimitsKeys);
+  Limits limits;
+  for (const MapEntry& field : map.entries()) {
+    if (field.key == "max_head_bytes") {
+      limits.max_head_bytes = static_cast<uint32_t>(readSize(field, kKiB, kMiB));
+    } else if (field.key == "max_headers") {
+      limits.max_headers = static_cast<uint32_t>(readInteger(field, 1, 10000));
+    } else if (field.key == "max_uri_bytes") {
+      limits.max_uri_bytes = static_cast<uint32_t>(readSize(field, 64, kMiB));
+    } else if (field.key == "max_body_bytes") {
+      limits.max_body_bytes = readSize(field, 0, 64 * kGiB);
+    } else if (field.key == "max_requests_per_connection") {
+      limits.max_requests_per_connection =
+          static_cast<uint32_t>(readInteger(field, 0, std::numeric_limits<uint32_t>::max()));
+    }
+  }
+  // The URI is part of the head, so a larger URI limit could never apply.
+  if (limits.max_uri_bytes > limits.max_head_bytes) {
+    const MapEntry* uri = map.find("max_uri_bytes");
+    if (uri == nullptr) {
+      // Only the default is too big (a small max_head_bytes): follow the head limit.
+      limits.max_uri_bytes = limits.max_head_bytes;
+    } else {
+      fail(uri->line, uri->path,
+           "must not exceed max_head_bytes (" + formatSize(limits.max_head_bytes) + "), got " +
+               describe(uri->value));
+    }
+  }
+  return limits;
+}
+
+Timeouts readTimeouts(const MapEntry& entry) {
+  const MapReader map(entry.value, entry.path, entry.line, kTimeoutsKeys);
+  Timeouts timeouts;
+  for (const MapEntry& field : map.entries()) {
+    const Millis value = readDuration(field, Millis{1}, kMaxTimeout);
+    if (field.key == "header") {
+      timeouts.header = value;
+    } else if (field.key == "idle") {
+      timeouts.idle = value;
+    } else if (field.key == "drain") {
+      timeouts.drain = value;
+    }
+  }
+  return timeouts;
+}
+
+AccessLog readAccessLog(const MapEntry& entry) {
+  const MapReader map(entry.value, entry.path, entry.line, kAccessLogKeys);
+  AccessLog log;
+  for (const MapEntry& field : map.entries()) {
+    if (field.key == "enabled") {
+      log.enabled = readBool(field);
+    } else if (field.key == "path") {
+      log.path = readNonEmptyString(field);
+    } else if (field.key == "format") {
+      static const std::vector<std::string_view> kFormats = {"combined", "json"};
+      log.format = readChoice(field, kFormats) == 0 ? AccessLogFormat::Combined
+                                                    : AccessLogFormat::Json;
+    }
+  }
+  return log;
+}
+
+LogLevel readLogLevel(const MapEntry& entry) {
+  static const std::vector<std::string_view> kLevels = {"debug", "info", "warn", "error"};
+  static const LogLevel kValues[] = {LogLevel::Debug, LogLevel::Info, LogLevel::Warn,
+                                     LogLevel::Error};
+  return kValues[readChoice(entry, kLevels)];
+}
+
+Config readConfig(const YAML::Node& root, std::string source) {
+  if (root.IsNull()) {
+    fail(1, "", "the file is empty; expected a mapping with at least 'listeners'");
+  }
+  if (!root.IsMap()) {
+    fail(1, "", "expected a mapping at the top level, got " + describe(root));
+  }
+  const MapReader map(root, "", 1, kTopKeys);
+  map.require("listeners");
+  Config config;
+  config.source = std::move(source);
+  for (const MapEntry& field : map.entries()) {
+    if (field.key == "workers") {
+      config.workers = readWorkers(field);
+    } else if (field.key == "listeners") {
+      config.listeners = readListeners(field);
+    } else if (field.key == "limits") {
+      config.limits = readLimits(field);
+    } else if (field.key == "timeouts") {
+      config.timeouts = readTimeouts(field);
+    } else if (field.key == "access_log") {
+      config.access_log = readAccessLog(field);
+    } else if (field.key == "log_level") {
+      config.log_level = readLogLevel(field);
+    }
+  }
+  return config;
+}
+
+LoadResult failure(std::string_view source, int line, std::string key, std::string message) {
+  LoadResult result;
+  result.error = ConfigError{std::string(source), line, std::move(key), std::move(message)};
+  return result;
+}
+
+}  // namespace
+
+std::string ConfigError::toString() const {
+  std::string out = file;
+  if (line > 0) {
+    out += ":" + std::to_string(line);
+  }
+  out += ": ";
+  if (!key.empty()) {
+    out += key + ": ";
+  }
+  return out + message;
+}
+
+LoadResult loadString(std::string_view yaml, std::string_view source_name) {
+  try {
+    // First the whole stream, events only: it must end, and hold one document.
+    detail::checkSingleDocument(yaml);
+    const YAML::Node root = YAML::Load(std::string(yaml));
+    LoadResult result;
+    result.config = std::make_shared<const Config>(readConfig(root, std::string(source_name)));
+    return result;
+  } catch (const LoadFailure& failed) {
+    return failure(source_name, failed.line, failed.key, failed.message);
+  } catch (const YAML::Exception& e) {
+    // e.msg is the bare message; e.what() repeats the position we report.
+    const int line = e.mark.is_null() ? 1 : e.mark.line + 1;
+    return failure(source_name, line, "", "YAML syntax error: " + e.msg);
+  } catch (const std::bad_alloc&) {
+    return failure(source_name, 0, "", "out of memory while loading the configuration");
+  } catch (const std::exception& e) {
+    return failure(source_name, 0, "", std::string("internal error: ") + e.what());
+  } catch (...) {
+    return failure(source_name, 0, "", "internal error: unknown exception");
+  }
+}
+
+LoadResult loadFile(const std::string& path) {
+  std::string text;
+  int error = 0;
+  if (std::FILE* file = std::fopen(path.c_str(), "rb")) {
+    char buf[16 * 1024];
+    size_t n = 0;
+    while ((n = std::fread(buf, 1, sizeof(buf), file)) > 0) {
+      text.append(buf, n);
+    }
+    if (std::ferror(file)) {
+      error = errno != 0 ? errno : EIO;
+    }
+    std::fclose(file);
+  } else {
+    error = errno;
+  }
+  if (error != 0) {
+    return failure(path, 0, "", std::string("cannot read: ") + std::strerror(error));
+  }
+  return loadString(text, path);
+}
+
+std::optional<uint64_t> parseSize(std::string_view text) {
+  uint64_t multiplier = 1;
+  if (!text.empty()) {
+    switch (text.back()) {
+      case 'k':
+      case 'K':
+        multiplier = kKiB;
+        break;
+      case 'm':
+      case 'M':
+        multiplier = kMiB;
+        break;
+      case 'g':
+      case 'G':
+        multiplier = kGiB;
+        break;
+      default:
+        break;
+    }
+    if (multiplier != 1) {
+      text.remove_suffix(1);
+    }
+  }
+  const std::optional<uint64_t> count = parseUnsigned(text);
+  if (!count || *count > std::numeric_limits<uint64_t>::max() / multiplier) {
+    return std::nullopt;
+  }
+  return *count * multiplier;
+}
+
+std::optional<Millis> parseDuration(std::string_view text) {
+  int64_t unit = 0;
+  if (text.ends_with("ms")) {
+    unit = 1;
+    text.remove_suffix(2);
+  } else if (text.ends_with('s')) {
+    unit = kMsPerSecond;
+  } else if (text.ends_with('m')) {
+    unit = kMsPerMinute;
+  } else if (text.ends_with('h')) {
+    unit = kMsPerHour;
+  }
+  if (unit == 0) {
+    return std::nullopt;
+  }
+  if (unit != 1) {
+    text.remove_suffix(1);
+  }
+  const std::optional<uint64_t> count = parseUnsigned(text);
+  const auto maxCount = static_cast<uint64_t>(std::numeric_limits<Millis::rep>::max() / unit);
+  if (!count || *count > maxCount) {
+    return std::nullopt;
+  }
+  return Millis{static_cast<Millis::rep>(*count) * unit};
+}
+
+}  // namespace plexgate::config

@@ -1,0 +1,143 @@
+#include "engine/loop/event_loop.h"
+
+#include <cstdlib>
+#include <ctime>
+
+namespace plexgate::loop {
+
+EventLoop::EventLoop()
+    : header_timeouts_(10'000, &EventLoop::onListFirst, this),
+      idle_timeouts_(60'000, &EventLoop::onListFirst, this),
+      drain_timeouts_(10'000, &EventLoop::onListFirst, this),
+      linger_timeouts_(5'000, &EventLoop::onListFirst, this) {
+  if (uv_loop_init(&loop_) != 0) {
+    std::abort();
+  }
+  loop_.data = this;
+  uv_async_init(&loop_, &async_, &EventLoop::onAsync);
+  async_.data = this;
+  uv_check_init(&loop_, &check_);
+  check_.data = this;
+  uv_check_start(&check_, &EventLoop::onCheck);
+  uv_unref(reinterpret_cast<uv_handle_t*>(&check_));
+  uv_timer_init(&loop_, &timer_);
+  timer_.data = this;
+  uv_unref(reinterpret_cast<uv_handle_t*>(&timer_));
+}
+
+EventLoop::~EventLoop() = default;
+
+int EventLoop::run() {
+  uv_run(&loop_, UV_RUN_DEFAULT);
+  // stop() closed our handles; let their close callbacks run.
+  uv_run(&loop_, UV_RUN_DEFAULT);
+  deferred_.clear();
+  return uv_loop_close(&loop_);
+}
+
+void EventLoop::stop() {
+  if (stopping_) {
+    return;
+  }
+  stopping_ = true;
+  uv_close(reinterpret_cast<uv_handle_t*>(&async_), nullptr);
+  uv_close(reinterpret_cast<uv_handle_t*>(&check_), nullptr);
+  uv_close(reinterpret_cast<uv_handle_t*>(&timer_), nullptr);
+}
+
+void EventLoop::post(std::function<void()> fn) {
+  {
+    std::lock_guard<std::mutex> lock(post_mu_);
+    posted_.push_back(std::move(fn));
+  }
+  uv_async_send(&async_);
+}
+
+void EventLoop::onAsync(uv_async_t* h) {
+  auto* self = static_cast<EventLoop*>(h->data);
+  // uv_async_send coalesces: take everything queued so far, run it unlocked.
+  std::vector<std::function<void()>> batch;
+  {
+    std::lock_guard<std::mutex> lock(self->post_mu_);
+    batch.swap(self->posted_);
+  }
+  for (auto& fn : batch) {
+    fn();
+  }
+}
+
+void EventLoop::deferredDelete(std::unique_ptr<DeferredDeletable> obj) {
+  deferred_.push_back(std::move(obj));
+}
+
+void EventLoop::onCheck(uv_check_t* h) {
+  auto* self = static_cast<EventLoop*>(h->data);
+  // Destructors may defer more deletions; swap until quiet.
+  while (!self->deferred_.empty()) {
+    std::vector<std::unique_ptr<DeferredDeletable>> batch;
+    batch.swap(self->deferred_);
+  }
+}
+
+std::string_view EventLoop::httpDate() {
+  const uint64_t sec = static_cast<uint64_t>(std::time(nullptr));
+  if (sec != date_second_) {
+    date_second_ = sec;
+    const std::time_t t = static_cast<std::time_t>(sec);
+    struct tm tm;
+    gmtime_r(&t, &tm);
+    date_len_ = std::strftime(date_, sizeof(date_), "%a, %d %b %Y %H:%M:%S GMT", &tm);
+    log_time_len_ = std::strftime(log_time_, sizeof(log_time_), "%d/%b/%Y:%H:%M:%S +0000", &tm);
+  }
+  return std::string_view(date_, date_len_);
+}
+
+std::string_view EventLoop::logTime() {
+  httpDate();
+  return std::string_view(log_time_, log_time_len_);
+}
+
+void EventLoop::onListFirst(void* ctx) { static_cast<EventLoop*>(ctx)->scheduleTimer(); }
+
+void EventLoop::scheduleTimer() {
+  if (stopping_ && uv_is_closing(reinterpret_cast<uv_handle_t*>(&timer_))) {
+    return;
+  }
+  uint64_t next = 0;
+  for (TimeoutList* l : {&header_timeouts_, &idle_timeouts_, &drain_timeouts_, &linger_timeouts_}) {
+    const uint64_t d = l->nextDeadline();
+    if (d != 0 && (next == 0 || d < next)) {
+      next = d;
+    }
+  }
+  if (next == 0) {
+    uv_timer_stop(&timer_);
+    timer_due_ = 0;
+    return;
+  }
+  // Coarse: wake at most every 100 ms; a timeout may fire up to that late.
+  if (timer_due_ != 0 && timer_due_ <= next + 100) {
+    return;
+  }
+  const uint64_t now = uv_now(&loop_);
+  const uint64_t delay = next > now ? next - now : 0;
+  timer_due_ = now + delay;
+  uv_timer_start(&timer_, &EventLoop::onTimer, delay, 0);
+}
+
+void EventLoop::onTimer(uv_timer_t* h) {
+  auto* self = static_cast<EventLoop*>(h->data);
+  self->timer_due_ = 0;
+  self->runTimeouts();
+}
+
+void EventLoop::runTimeouts() {
+  const uint64_t now = uv_now(&loop_);
+  header_timeouts_.expire(now);
+  idle_timeouts_.expire(now);
+  drain_timeouts_.expire(now);
+  linger_timeouts_.expire(now);
+  scheduleTimer();
+}
+
+}  // namespace plexgate::loop

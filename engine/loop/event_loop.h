@@ -1,0 +1,91 @@
+// EventLoop owns one uv_loop_t and the per-loop services every object on that
+// loop uses: the slice pool, the cached HTTP Date, deferred deletion (objects
+// die after the current callback stack unwinds), cross-thread posts through a
+// uv_async_t, and the coarse timeout lists on one uv_timer_t. It lives on the
+// thread that runs it; only post() may be called from other threads.
+#pragma once
+
+#include <uv.h>
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <string_view>
+#include <vector>
+
+#include "engine/buf/slice.h"
+#include "engine/loop/timeout_list.h"
+
+namespace plexgate::loop {
+
+class DeferredDeletable {
+ public:
+  virtual ~DeferredDeletable() = default;
+};
+
+class EventLoop {
+ public:
+  EventLoop();
+  ~EventLoop();
+  EventLoop(const EventLoop&) = delete;
+  EventLoop& operator=(const EventLoop&) = delete;
+
+  uv_loop_t* uv() { return &loop_; }
+  buf::SlicePool& slicePool() { return slice_pool_; }
+
+  // Runs until stop() and every handle has closed. Returns uv_loop_close's
+  // result: 0, or UV_EBUSY when a handle leaked (a bug: tests check it).
+  int run();
+  // Closes the loop's own handles; run() returns once others are closed too.
+  void stop();
+  bool stopping() const { return stopping_; }
+
+  // Thread-safe: runs fn on this loop's thread, soon.
+  void post(std::function<void()> fn);
+  // Frees `obj` once the current callback stack has unwound.
+  void deferredDelete(std::unique_ptr<DeferredDeletable> obj);
+
+  uint64_t now() const { return uv_now(&loop_); }
+  // "Sun, 06 Nov 1994 08:49:37 GMT", refreshed at most once a second.
+  std::string_view httpDate();
+  // "23/Nov/2026:13:55:36 +0000" for access logs, refreshed the same way.
+  std::string_view logTime();
+
+  // Timeout lists for session phases; durations from the configuration.
+  TimeoutList& headerTimeouts() { return header_timeouts_; }
+  TimeoutList& idleTimeouts() { return idle_timeouts_; }
+  TimeoutList& drainTimeouts() { return drain_timeouts_; }
+  // Connections that sent their last response and wait for the peer to close.
+  TimeoutList& lingerTimeouts() { return linger_timeouts_; }
+
+ private:
+  static void onAsync(uv_async_t* h);
+  static void onCheck(uv_check_t* h);
+  static void onTimer(uv_timer_t* h);
+  static void onListFirst(void* self);
+  void runTimeouts();
+  void scheduleTimer();
+
+  uv_loop_t loop_;
+  uv_async_t async_;
+  uv_check_t check_;
+  uv_timer_t timer_;
+  buf::SlicePool slice_pool_;
+  std::mutex post_mu_;
+  std::vector<std::function<void()>> posted_;  // guarded by post_mu_
+  std::vector<std::unique_ptr<DeferredDeletable>> deferred_;
+  TimeoutList header_timeouts_;
+  TimeoutList idle_timeouts_;
+  TimeoutList drain_timeouts_;
+  TimeoutList linger_timeouts_;
+  uint64_t timer_due_ = 0;  // when timer_ fires next; 0 = not armed
+  uint64_t date_second_ = 0;
+  char date_[32] = {};
+  size_t date_len_ = 0;
+  char log_time_[32] = {};
+  size_t log_time_len_ = 0;
+  bool stopping_ = false;
+};
+
+}  // namespace plexgate::loop

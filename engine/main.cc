@@ -1,0 +1,284 @@
+// plexgate: command line, configuration, signals, workers, graceful drain.
+// The main thread runs the control loop; workers run their own loops.
+#include <signal.h>
+#include <llhttp.h>
+#include <uv.h>
+
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "engine/config/config.h"
+#include "engine/config/config_loader.h"
+#include "engine/loop/event_loop.h"
+#include "engine/net/address.h"
+#include "engine/server/access_log.h"
+#include "engine/server/worker_set.h"
+#include "tls/boringssl_version.h"
+
+namespace {
+
+using namespace plexgate;
+
+constexpr const char* kUsage = R"(plexgate: a fast API gateway and edge proxy
+
+Usage:
+  plexgate -c FILE                 run with the configuration in FILE (YAML)
+  plexgate --check FILE            validate FILE and exit (0 valid, 1 invalid)
+  plexgate respond --listen ADDR [options]
+                                   answer every request with a fixed response
+      --status N                   status code (default 200)
+      --body TEXT | --body-size N  body text, or N bytes of 'x' (16k, 1m allowed)
+      --header 'Name: value'       extra response header (repeatable)
+      --delay DURATION             wait before answering (250ms, 2s)
+      --workers N                  worker loops (default: one per CPU)
+      --access-log                 log requests to stdout (off by default)
+  plexgate --version
+  plexgate --help
+
+Signals: SIGTERM/SIGINT drain (finish in-flight requests, then exit).
+)";
+
+int usageError(const std::string& msg) {
+  std::fprintf(stderr, "plexgate: %s\n(see plexgate --help)\n", msg.c_str());
+  return 2;
+}
+
+struct QuickRespond {
+  std::string listen;
+  config::RespondAction action;
+  uint32_t workers = 0;
+  bool access_log = false;
+};
+
+// Parses `plexgate respond ...`; returns an error message or "".
+std::string parseRespond(int argc, char** argv, QuickRespond& q) {
+  bool have_body = false;
+  for (int i = 2; i < argc; ++i) {
+    const std::string_view arg = argv[i];
+    auto value = [&](std::string_view name) -> std::optional<std::string> {
+      if (i + 1 >= argc) {
+        return std::nullopt;
+      }
+      (void)name;
+      return std::string(argv[++i]);
+    };
+    if (arg == "--access-log") {
+      q.access_log = true;
+      continue;
+    }
+    auto v = value(arg);
+    if (!v) {
+      return std::string(arg) + " needs a value";
+    }
+    if (arg == "--listen") {
+      q.listen = *v;
+    } else if (arg == "--status") {
+      char* end = nullptr;
+      const long s = std::strtol(v->c_str(), &end, 10);
+      if (*end != '\0' || s < 200 || s > 599) {
+        return "--status: expected an integer from 200 to 599, got '" + *v + "'";
+      }
+      q.action.status = static_cast<int>(s);
+    } else if (arg == "--body") {
+      if (have_body) {
+        return "--body and --body-size are exclusive";
+      }
+      have_body = true;
+      q.action.body = *v;
+    } else if (arg == "--body-size") {
+      if (have_body) {
+        return "--body and --body-size are exclusive";
+      }
+      have_body = true;
+      const auto n = config::parseSize(*v);
+      if (!n || *n > (1ull << 30)) {
+        return "--body-size: expected a size up to 1g like 512, 16k or 1m, got '" + *v + "'";
+      }
+      q.action.body.assign(*n, 'x');
+    } else if (arg == "--header") {
+      const size_t colon = v->find(':');
+      if (colon == std::string::npos || colon == 0) {
+        return "--header: expected 'Name: value', got '" + *v + "'";
+      }
+      std::string name = v->substr(0, colon);
+      std::string val = v->substr(colon + 1);
+      while (!val.empty() && val.front() == ' ') {
+        val.erase(0, 1);
+      }
+      q.action.headers.emplace_back(std::move(name), std::move(val));
+    } else if (arg == "--delay") {
+      const auto d = config::parseDuration(*v);
+      if (!d) {
+        return "--delay: expected a duration like 500ms or 2s, got '" + *v + "'";
+      }
+      q.action.delay = *d;
+    } else if (arg == "--workers") {
+      char* end = nullptr;
+      const long n = std::strtol(v->c_str(), &end, 10);
+      if (*end != '\0' || n < 1 || n > 1024) {
+        return "--workers: expected an integer from 1 to 1024, got '" + *v + "'";
+      }
+      q.workers = static_cast<uint32_t>(n);
+    } else {
+      return "unknown option " + std::string(arg);
+    }
+  }
+  if (q.listen.empty()) {
+    return "respond needs --listen ADDR (like 127.0.0.1:8080)";
+  }
+  return "";
+}
+
+config::ConfigPtr quickConfig(const QuickRespond& q, std::string& error) {
+  auto cfg = std::make_shared<config::Config>();
+  cfg->workers = q.workers;
+  config::Listener l;
+  l.name = "respond";
+  l.address = q.listen;
+  const auto addr = net::parseHostPort(q.listen);
+  if (!addr) {
+    error = "--listen: expected HOST:PORT like 127.0.0.1:8080 or [::1]:8080, got '" + q.listen + "'";
+    return nullptr;
+  }
+  l.host = addr->hostString();
+  l.port = addr->port();
+  config::Route r;
+  r.prefix = "/";
+  r.action = q.action;
+  l.routes.push_back(std::move(r));
+  cfg->listeners.push_back(std::move(l));
+  cfg->access_log.enabled = q.access_log;
+  return cfg;
+}
+
+struct Control {
+  loop::EventLoop loop;
+  std::unique_ptr<server::WorkerSet> workers;
+  config::ConfigPtr config;
+  uv_signal_t sigterm;
+  uv_signal_t sigint;
+  bool draining = false;
+  bool ok = true;
+};
+
+void onSignal(uv_signal_t* h, int signum) {
+  auto* c = static_cast<Control*>(h->data);
+  if (c->draining) {
+    std::fprintf(stderr, "plexgate: %s again: closing every connection now\n", strsignal(signum));
+    c->workers->drain(config::Millis(0));
+    return;
+  }
+  c->draining = true;
+  std::fprintf(stderr, "plexgate: %s: draining (up to %lld ms)\n", strsignal(signum),
+               static_cast<long long>(c->config->timeouts.drain.count()));
+  c->workers->drain(c->config->timeouts.drain);
+}
+
+int runServer(config::ConfigPtr cfg) {
+  std::unique_ptr<server::AccessLogWriter> access_log;
+  const size_t workers = cfg->workers != 0 ? cfg->workers : server::defaultWorkerCount();
+  if (cfg->access_log.enabled) {
+    std::string error;
+    access_log = server::AccessLogWriter::open(cfg->access_log, workers, error);
+    if (!access_log) {
+      std::fprintf(stderr, "plexgate: %s\n", error.c_str());
+      return 1;
+    }
+  }
+  Control c;
+  c.config = cfg;
+  std::string error;
+  c.workers = server::WorkerSet::create(cfg, workers, access_log.get(), error);
+  if (!c.workers) {
+    std::fprintf(stderr, "plexgate: %s\n", error.c_str());
+    return 1;
+  }
+  for (size_t i = 0; i < cfg->listeners.size(); ++i) {
+    std::fprintf(stderr, "plexgate: listener %s on http://%s (%zu workers)\n", cfg->listeners[i].name.c_str(),
+                 c.workers->addresses()[i].toString().c_str(), c.workers->size());
+  }
+  uv_signal_init(c.loop.uv(), &c.sigterm);
+  uv_signal_init(c.loop.uv(), &c.sigint);
+  c.sigterm.data = c.sigint.data = &c;
+  uv_signal_start(&c.sigterm, &onSignal, SIGTERM);
+  uv_signal_start(&c.sigint, &onSignal, SIGINT);
+  c.workers->start(c.loop, [&c](bool ok) {
+    c.ok = ok;
+    uv_close(reinterpret_cast<uv_handle_t*>(&c.sigterm), nullptr);
+    uv_close(reinterpret_cast<uv_handle_t*>(&c.sigint), nullptr);
+    c.loop.stop();
+  });
+  const int rc = c.loop.run();
+  c.workers->join();
+  if (access_log) {
+    access_log->stop();
+  }
+  const auto totals = c.workers->totals();
+  std::fprintf(stderr, "plexgate: stopped after %llu requests on %llu connections\n",
+               static_cast<unsigned long long>(totals.requests),
+               static_cast<unsigned long long>(totals.connections_accepted));
+  return (c.ok && rc == 0) ? 0 : 1;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  signal(SIGPIPE, SIG_IGN);
+  if (argc < 2) {
+    std::fputs(kUsage, stderr);
+    return 2;
+  }
+  const std::string_view cmd = argv[1];
+  if (cmd == "--help" || cmd == "-h") {
+    std::fputs(kUsage, stdout);
+    return 0;
+  }
+  if (cmd == "--version") {
+    std::printf("plexgate %s (libuv %s, llhttp %d.%d.%d, %s)\n", PLEXGATE_VERSION, uv_version_string(),
+                LLHTTP_VERSION_MAJOR, LLHTTP_VERSION_MINOR, LLHTTP_VERSION_PATCH, tls::boringSslVersion());
+    return 0;
+  }
+  if (cmd == "--check") {
+    if (argc != 3) {
+      return usageError("--check takes one FILE");
+    }
+    const auto result = config::loadFile(argv[2]);
+    if (!result.ok()) {
+      std::fprintf(stderr, "%s\n", result.error->toString().c_str());
+      return 1;
+    }
+    std::printf("%s: configuration is valid\n", argv[2]);
+    return 0;
+  }
+  if (cmd == "respond") {
+    QuickRespond q;
+    const std::string err = parseRespond(argc, argv, q);
+    if (!err.empty()) {
+      return usageError(err);
+    }
+    std::string error;
+    auto cfg = quickConfig(q, error);
+    if (!cfg) {
+      return usageError(error);
+    }
+    return runServer(cfg);
+  }
+  if (cmd == "-c" || cmd == "--config") {
+    if (argc != 3) {
+      return usageError(std::string(cmd) + " takes one FILE");
+    }
+    const auto result = config::loadFile(argv[2]);
+    if (!result.ok()) {
+      std::fprintf(stderr, "%s\n", result.error->toString().c_str());
+      return 1;
+    }
+    return runServer(result.config);
+  }
+  return usageError("unknown command " + std::string(cmd));
+}

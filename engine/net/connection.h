@@ -1,0 +1,103 @@
+// Connection: one TCP stream on one loop (downstream or upstream). Owns the
+// uv_tcp_t, the input slice that reads land in (no malloc per read), the
+// chain of bytes waiting to be written and the one write in flight, whose
+// pieces it pins until write_cb. Its owner (a Session) must stay alive until
+// ConnectionHandler::onClosed, and frees itself only after that returns.
+#pragma once
+
+#include <uv.h>
+
+#include <cstdint>
+#include <string_view>
+#include <vector>
+
+#include "engine/buf/buffer_chain.h"
+#include "engine/loop/event_loop.h"
+
+namespace plexgate::net {
+
+class ConnectionHandler {
+ public:
+  virtual ~ConnectionHandler() = default;
+  virtual void onData() = 0;           // unread() has new bytes
+  virtual void onEof() = 0;            // peer finished sending
+  virtual void onReadError(int uv_err) = 0;
+  virtual void onWritable() {}         // a write completed; pendingBytes() shrank
+  virtual void onWriteError(int uv_err) = 0;
+  virtual void onClosed() = 0;         // the handle is closed; the owner may go
+};
+
+class Connection {
+ public:
+  enum class State : uint8_t { Open, Finishing, Lingering, Closing, Closed };
+
+  Connection(loop::EventLoop& loop, ConnectionHandler& handler);
+  ~Connection();
+  Connection(const Connection&) = delete;
+  Connection& operator=(const Connection&) = delete;
+
+  // Accepts from a listening stream; false (and the handle closed) on failure.
+  bool accept(uv_stream_t* server);
+
+  void readStart();
+  void readStop();
+  bool reading() const { return reading_; }
+
+  // Input: bytes read but not consumed, in the current input slice.
+  std::string_view unread() const {
+    return std::string_view(in_ ? in_->data() + rpos_ : nullptr, wpos_ - rpos_);
+  }
+  const buf::SliceRef& inputSlice() const { return in_; }
+  void consume(size_t n);
+
+  // Output: takes every piece of `chain`; starts a write when none is in flight.
+  void write(buf::BufferChain& chain);
+  size_t pendingBytes() const { return pending_.size() + inflight_bytes_; }
+  bool writing() const { return inflight_bytes_ > 0; }
+
+  // Graceful end: once everything queued is written, shut down the write side
+  // and discard input until the peer closes (so unread request bytes do not
+  // turn our close into a reset that destroys the response), then close.
+  void finish();
+  // Immediate close; pending writes are cancelled. Idempotent.
+  void close();
+  State state() const { return state_; }
+  bool open() const { return state_ == State::Open; }
+  bool closing() const { return state_ == State::Closing || state_ == State::Closed; }
+
+  const sockaddr_storage& peer() const { return peer_; }
+  uint64_t bytesRead() const { return bytes_read_; }
+  uint64_t bytesWritten() const { return bytes_written_; }
+  loop::EventLoop& loop() { return loop_; }
+
+ private:
+  static void onAlloc(uv_handle_t* h, size_t suggested, uv_buf_t* out);
+  static void onRead(uv_stream_t* s, ssize_t nread, const uv_buf_t* buf);
+  static void onWrite(uv_write_t* req, int status);
+  static void onShutdown(uv_shutdown_t* req, int status);
+  static void onClose(uv_handle_t* h);
+  void flush();
+  void startShutdown();
+  void releaseIdleInput();
+
+  loop::EventLoop& loop_;
+  ConnectionHandler& handler_;
+  uv_tcp_t tcp_;
+  uv_write_t write_req_;
+  uv_shutdown_t shutdown_req_;
+  State state_ = State::Open;
+  bool initialized_ = false;
+  bool reading_ = false;
+  bool peer_eof_ = false;
+  buf::SliceRef in_;
+  uint32_t rpos_ = 0;
+  uint32_t wpos_ = 0;
+  buf::BufferChain pending_;
+  std::vector<buf::BufferChain::Piece> inflight_;
+  size_t inflight_bytes_ = 0;
+  sockaddr_storage peer_{};
+  uint64_t bytes_read_ = 0;
+  uint64_t bytes_written_ = 0;
+};
+
+}  // namespace plexgate::net

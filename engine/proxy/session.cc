@@ -1,0 +1,563 @@
+#include "engine/proxy/session.h"
+
+#include <chrono>
+#include <string>
+
+#include "engine/http/local_reply.h"
+#include "engine/http/response_writer.h"
+#include "engine/net/address.h"
+#include "engine/proxy/router.h"
+
+namespace plexgate::proxy {
+
+namespace {
+
+// Output queued beyond this stops request parsing (pipelining floods, echo to
+// a slow reader) until the socket drains below the low mark.
+constexpr size_t kOutputHighWatermark = 256 * 1024;
+constexpr size_t kOutputLowWatermark = 64 * 1024;
+
+parsers::Http1Limits limitsFrom(const config::Limits& l) {
+  parsers::Http1Limits out;
+  out.max_head_bytes = l.max_head_bytes;
+  out.max_headers = l.max_headers;
+  out.max_uri_bytes = l.max_uri_bytes;
+  out.max_body_bytes = l.max_body_bytes;
+  return out;
+}
+
+bool iequals(std::string_view a, std::string_view b) {
+  if (a.size() != b.size()) {
+    return false;
+  }
+  for (size_t i = 0; i < a.size(); ++i) {
+    const char x = (a[i] >= 'A' && a[i] <= 'Z') ? static_cast<char>(a[i] + 32) : a[i];
+    const char y = (b[i] >= 'A' && b[i] <= 'Z') ? static_cast<char>(b[i] + 32) : b[i];
+    if (x != y) {
+      return false;
+    }
+  }
+  return true;
+}
+
+uint64_t monotonicNs() {
+  return static_cast<uint64_t>(std::chrono::duration_cast<std::chrono::nanoseconds>(
+                                   std::chrono::steady_clock::now().time_since_epoch())
+                                   .count());
+}
+
+// The echo body starts with the request head as received, rebuilt from the
+// parsed spans ("GET /x HTTP/1.1\r\nHost: a\r\n\r\n").
+size_t echoHeadSize(const parsers::MessageHead& h) {
+  size_t n = h.method.size() + 1 + h.target.size() + 11;
+  for (const auto& f : h.headers) {
+    n += f.name.size() + 2 + f.value.size() + 2;
+  }
+  return n + 2;
+}
+
+}  // namespace
+
+Session::Session(server::Worker& worker, server::ListenerRuntime& listener)
+    : worker_(worker),
+      listener_(listener),
+      config_(worker.configPtr()),
+      loop_(worker.loop()),
+      conn_(worker.loop(), *this),
+      parser_(parsers::Http1Parser::Type::Request, limitsFrom(config_->limits), *this),
+      out_(worker.loop().slicePool()),
+      timeout_(&Session::onTimeout, this) {}
+
+Session::~Session() = default;
+
+bool Session::start(uv_stream_t* server) {
+  worker_.addSession(this);
+  auto& c = worker_.counters();
+  c.add(c.connections_accepted);
+  c.add(c.connections_active);
+  if (!conn_.accept(server)) {
+    return false;  // close() already ran; onClosed frees us
+  }
+  draining_ = worker_.draining();
+  conn_.readStart();
+  updateTimeout(false);
+  return true;
+}
+
+// ---- input -----------------------------------------------------------------
+
+void Session::onData() {
+  got_bytes_ = true;
+  processInput();
+}
+
+void Session::pinInputSlice() {
+  // Head spans point into the input slices that were current while the head
+  // arrived; keep each alive until the next message begins.
+  const buf::SliceRef& in = conn_.inputSlice();
+  if (in && (head_pins_.empty() || head_pins_.back().get() != in.get())) {
+    head_pins_.push_back(in);
+  }
+}
+
+void Session::processInput() {
+  if (in_input_) {
+    return;
+  }
+  in_input_ = true;
+  while (!paused_ && !ending_ && !conn_closed_ && conn_.open()) {
+    const std::string_view data = conn_.unread();
+    if (data.empty()) {
+      break;
+    }
+    if (!parser_.inMessage() || parser_.inHead()) {
+      pinInputSlice();
+    }
+    const parsers::ExecResult r = parser_.execute(data.data(), data.size());
+    conn_.consume(r.consumed);
+    if (conn_closed_) {
+      break;
+    }
+    if (r.status == parsers::ExecResult::Status::Upgrade) {
+      // No route here takes over the connection: decline the upgrade and
+      // keep speaking HTTP/1.1 (RFC 9110 7.8 lets the server ignore it).
+      parser_.resumeAfterUpgrade();
+      continue;
+    }
+    if (r.status == parsers::ExecResult::Status::Error) {
+      onParseError(r);
+      break;
+    }
+  }
+  in_input_ = false;
+  if (conn_closed_) {
+    return;
+  }
+  if (!parser_.inMessage() && !stream_.active) {
+    head_pins_.clear();
+  }
+  flush();
+  if (paused_ || ending_) {
+    conn_.readStop();
+  } else {
+    conn_.readStart();
+  }
+  updateTimeout(true);
+}
+
+void Session::resumeInput() {
+  if (!paused_ || ending_ || conn_closed_) {
+    return;
+  }
+  paused_ = false;
+  parser_.resume();
+  processInput();
+}
+
+void Session::onMessageBegin() {
+  // The previous message's head is no longer referenced.
+  if (head_pins_.size() > 1 || (head_pins_.size() == 1 && head_pins_.back().get() != conn_.inputSlice().get())) {
+    head_pins_.clear();
+    pinInputSlice();
+  }
+  stream_ = Stream{};
+  stream_.active = true;
+  stream_.start_ms = loop_.now();
+  stream_.start_ns = monotonicNs();
+  if (timeout_.list() != &loop_.headerTimeouts()) {
+    loop_.headerTimeouts().arm(timeout_, loop_.now());
+  }
+}
+
+parsers::Next Session::onHead(parsers::MessageHead& head) {
+  Stream& s = stream_;
+  s.method = head.method;
+  s.target = head.target;
+  s.http_major = head.http_major;
+  s.http_minor = head.http_minor;
+  s.head_request = head.method == "HEAD";
+  const config::Limits& limits = config_->limits;
+  ++requests_;
+  s.keep_alive = head.keep_alive && !draining_ &&
+                 (limits.max_requests_per_connection == 0 || requests_ < limits.max_requests_per_connection);
+  std::string_view host;
+  bool expect_continue = false;
+  for (const parsers::HeaderField& f : head.headers) {
+    if (f.name.size() == 4 && iequals(f.name, "host")) {
+      host = f.value;
+    } else if (f.name.size() == 10 && iequals(f.name, "user-agent")) {
+      s.user_agent = f.value;
+    } else if (f.name.size() == 7 && iequals(f.name, "referer")) {
+      s.referer = f.value;
+    } else if (f.name.size() == 6 && iequals(f.name, "expect")) {
+      if (!iequals(f.value, "100-continue")) {
+        sendLocal(417, "Only the 100-continue expectation is supported");
+        return parsers::Next::Continue;
+      }
+      expect_continue = true;
+    }
+  }
+  if (head.http_minor >= 1 && host.empty() && head.find("host") == nullptr) {
+    sendLocal(400, "An HTTP/1.1 request needs a Host header");
+    s.keep_alive = false;
+    return parsers::Next::Continue;
+  }
+  const config::Route* route = listener_.router->match(host, head.target);
+  if (route == nullptr) {
+    sendLocal(404, "No route matches this request");
+    return parsers::Next::Continue;
+  }
+  if (const auto* respond = std::get_if<config::RespondAction>(&route->action)) {
+    s.respond = respond;
+    if (respond->delay.count() > 0) {
+      s.waiting_delay = true;
+      if (!delay_timer_init_) {
+        uv_timer_init(loop_.uv(), &delay_timer_);
+        delay_timer_.data = this;
+        delay_timer_init_ = true;
+      }
+      uv_timer_start(&delay_timer_, &Session::onDelayTimer, static_cast<uint64_t>(respond->delay.count()), 0);
+    } else {
+      sendRespond();
+    }
+    return parsers::Next::Continue;
+  }
+  // Echo: stream the request back as it arrives.
+  s.echo = true;
+  if (expect_continue && head.hasBody()) {
+    out_.appendCopy(http::kContinue);
+  }
+  sendEchoHead(head);
+  return parsers::Next::Continue;
+}
+
+parsers::Next Session::onBody(std::string_view chunk) {
+  if (stream_.echo && !stream_.head_request) {
+    if (stream_.echo_chunked) {
+      http::writeChunkHeader(out_, chunk.size());
+    }
+    // Zero copy: the response references the request's bytes in the input
+    // slice; the write pins the slice until it completes.
+    out_.appendRef(conn_.inputSlice(), chunk.data(), chunk.size());
+    if (stream_.echo_chunked) {
+      out_.appendCopy(http::kChunkEnd);
+    }
+    stream_.body_sent += chunk.size();
+    if (outputHigh()) {
+      paused_ = true;
+      return parsers::Next::Pause;
+    }
+  }
+  return parsers::Next::Continue;
+}
+
+parsers::Next Session::onMessageComplete() {
+  stream_.request_done = true;
+  if (stream_.echo) {
+    if (stream_.echo_chunked && !stream_.head_request) {
+      out_.appendCopy(http::kLastChunk);
+    }
+    stream_.response_done = true;
+  }
+  return completeStream();
+}
+
+parsers::Next Session::completeStream() {
+  if (!stream_.response_done || !stream_.request_done) {
+    // Response still to come (a delay): hold further pipelined requests.
+    paused_ = true;
+    return parsers::Next::Pause;
+  }
+  finishStream();
+  if (ending_ || outputHigh()) {
+    paused_ = !ending_;
+    return parsers::Next::Pause;
+  }
+  return parsers::Next::Continue;
+}
+
+void Session::finishStream() {
+  logRequest();
+  auto& c = worker_.counters();
+  c.add(c.requests);
+  stream_.active = false;
+  got_bytes_ = false;
+  if (!stream_.keep_alive) {
+    ending_ = true;
+  }
+}
+
+// ---- output ----------------------------------------------------------------
+
+bool Session::outputHigh() const { return out_.size() + conn_.pendingBytes() > kOutputHighWatermark; }
+
+http::ConnectionHeader Session::connectionHeader() const {
+  if (!stream_.keep_alive) {
+    return http::ConnectionHeader::Close;
+  }
+  return stream_.http_minor == 0 ? http::ConnectionHeader::KeepAlive : http::ConnectionHeader::None;
+}
+
+void Session::sendRespond() {
+  const config::RespondAction& r = *stream_.respond;
+  stream_.status = r.status;
+  stream_.response_started = true;
+  http::ResponseHead head;
+  head.status = r.status;
+  head.date = loop_.httpDate();
+  head.connection = connectionHeader();
+  head.content_length = r.body.size();
+  head.headers = r.headers.data();
+  head.header_count = r.headers.size();
+  http::writeResponseHead(out_, head);
+  if (!stream_.head_request && !r.body.empty()) {
+    // Small bodies join the head in one piece; large ones go by reference:
+    // the body lives in the config snapshot, which config_ pins until every
+    // write of this connection has completed.
+    if (r.body.size() <= 1024) {
+      out_.appendCopy(r.body);
+    } else {
+      out_.appendExternal(r.body);
+    }
+    stream_.body_sent = r.body.size();
+  }
+  stream_.response_done = true;
+}
+
+void Session::sendEchoHead(const parsers::MessageHead& h) {
+  stream_.status = 200;
+  stream_.response_started = true;
+  const size_t head_size = echoHeadSize(h);
+  http::ResponseHead rh;
+  rh.status = 200;
+  rh.date = loop_.httpDate();
+  rh.connection = connectionHeader();
+  rh.content_type = "message/http";
+  if (h.chunked) {
+    stream_.echo_chunked = true;
+    rh.chunked = true;
+  } else {
+    rh.content_length = head_size + h.content_length.value_or(0);
+  }
+  http::writeResponseHead(out_, rh);
+  if (stream_.head_request) {
+    return;
+  }
+  std::string text;
+  text.reserve(head_size);
+  text.append(h.method).append(" ").append(h.target).append(" HTTP/");
+  text += static_cast<char>('0' + h.http_major);
+  text += '.';
+  text += static_cast<char>('0' + h.http_minor);
+  text.append("\r\n");
+  for (const auto& f : h.headers) {
+    text.append(f.name).append(": ").append(f.value).append("\r\n");
+  }
+  text.append("\r\n");
+  if (stream_.echo_chunked) {
+    http::writeChunkHeader(out_, text.size());
+    out_.appendCopy(text);
+    out_.appendCopy(http::kChunkEnd);
+  } else {
+    out_.appendCopy(text);
+  }
+  stream_.body_sent = text.size();
+}
+
+void Session::sendLocal(int status, std::string_view message) {
+  stream_.status = status;
+  stream_.response_started = true;
+  stream_.response_done = true;
+  http::writeLocalReply(out_, status, message, loop_.httpDate(), connectionHeader(), stream_.head_request);
+  stream_.body_sent = http::errorBody(status, message).size();
+}
+
+void Session::flush() {
+  if (!out_.empty() && !conn_closed_) {
+    conn_.write(out_);
+  }
+  if (ending_ && !stream_.active && conn_.open()) {
+    conn_.finish();
+    loop_.lingerTimeouts().arm(timeout_, loop_.now());
+  }
+}
+
+void Session::onWritable() {
+  if (paused_ && !stream_.waiting_delay && conn_.pendingBytes() < kOutputLowWatermark) {
+    resumeInput();
+    return;
+  }
+  updateTimeout(true);
+}
+
+void Session::onDelayTimer(uv_timer_t* t) {
+  auto* self = static_cast<Session*>(t->data);
+  if (self->conn_closed_ || !self->stream_.active) {
+    return;
+  }
+  self->stream_.waiting_delay = false;
+  self->sendRespond();
+  if (self->stream_.request_done) {
+    self->finishStream();
+  }
+  self->flush();
+  self->resumeInput();
+  if (!self->conn_closed_) {
+    self->updateTimeout(false);
+  }
+}
+
+// ---- errors, timeouts, shutdown -----------------------------------------------
+
+void Session::onParseError(const parsers::ExecResult& r) {
+  auto& c = worker_.counters();
+  c.add(c.parse_errors);
+  ending_ = true;
+  if (stream_.active && stream_.response_started) {
+    // The answer is already on its way; the rest of this request is not
+    // trustworthy, so finish the response and close.
+    stream_.keep_alive = false;
+    if (stream_.response_done) {
+      stream_.request_done = true;
+      finishStream();
+    } else {
+      stream_.active = false;
+    }
+    return;
+  }
+  const http::LocalReply reply = http::replyFor(r.error);
+  if (!stream_.active) {
+    stream_ = Stream{};
+    stream_.active = true;
+    stream_.start_ns = monotonicNs();
+  }
+  stream_.keep_alive = false;
+  stream_.request_done = true;
+  sendLocal(reply.status, reply.message);
+  finishStream();
+}
+
+void Session::updateTimeout(bool progress) {
+  if (conn_closed_ || ending_) {
+    return;  // lingering close has its own timeout
+  }
+  if (stream_.waiting_delay) {
+    timeout_.cancel();
+    return;
+  }
+  const bool idle = !stream_.active && !parser_.inMessage() && conn_.pendingBytes() == 0;
+  if (idle && requests_ == 0) {
+    // Waiting for the first request: the header timeout, from accept.
+    if (timeout_.list() != &loop_.headerTimeouts()) {
+      loop_.headerTimeouts().arm(timeout_, loop_.now());
+    }
+    return;
+  }
+  if (parser_.inHead()) {
+    if (timeout_.list() != &loop_.headerTimeouts()) {
+      loop_.headerTimeouts().arm(timeout_, loop_.now());
+    }
+    return;
+  }
+  // Keep-alive wait, body upload or response download: idle timeout,
+  // restarted by progress.
+  if (progress || timeout_.list() != &loop_.idleTimeouts()) {
+    loop_.idleTimeouts().arm(timeout_, loop_.now());
+  }
+}
+
+void Session::onTimeout(loop::TimeoutNode& node) {
+  auto* self = static_cast<Session*>(node.owner());
+  auto& c = self->worker_.counters();
+  c.add(c.timeouts);
+  if (self->ending_ || self->conn_closed_) {
+    self->conn_.close();  // linger expired
+    return;
+  }
+  if (self->parser_.inHead() && self->got_bytes_ && !self->stream_.response_started) {
+    self->ending_ = true;
+    if (!self->stream_.active) {
+      self->stream_ = Stream{};
+      self->stream_.active = true;
+      self->stream_.start_ns = monotonicNs();
+    }
+    self->stream_.keep_alive = false;
+    self->stream_.request_done = true;
+    self->sendLocal(408, "The request head did not arrive in time");
+    self->finishStream();
+    self->conn_.readStop();
+    self->flush();
+    return;
+  }
+  self->conn_.close();
+}
+
+void Session::drain() {
+  draining_ = true;
+  if (!stream_.active && !parser_.inMessage() && conn_.pendingBytes() == 0) {
+    ending_ = true;
+    conn_.close();
+  }
+}
+
+void Session::forceClose() { conn_.close(); }
+
+void Session::onEof() {
+  if (stream_.active && stream_.request_done && !stream_.response_done) {
+    // Half-close after a complete request: answer, then close.
+    stream_.keep_alive = false;
+    ending_ = true;
+    return;
+  }
+  conn_.close();
+}
+
+void Session::onReadError(int) { conn_.close(); }
+
+void Session::onWriteError(int) { conn_.close(); }
+
+void Session::endConnection() { conn_.close(); }
+
+void Session::onClosed() {
+  conn_closed_ = true;
+  timeout_.cancel();
+  head_pins_.clear();
+  out_.clear();
+  auto& c = worker_.counters();
+  c.connections_active.store(c.connections_active.load(std::memory_order_relaxed) - 1, std::memory_order_relaxed);
+  if (delay_timer_init_) {
+    uv_close(reinterpret_cast<uv_handle_t*>(&delay_timer_), &Session::onDelayTimerClosed);
+    return;
+  }
+  destroy();
+}
+
+void Session::onDelayTimerClosed(uv_handle_t* h) { static_cast<Session*>(h->data)->destroy(); }
+
+void Session::destroy() {
+  worker_.removeSession(this);
+  loop_.deferredDelete(std::unique_ptr<loop::DeferredDeletable>(this));
+}
+
+void Session::logRequest() {
+  server::AccessLogSink* sink = worker_.accessLog();
+  if (sink == nullptr) {
+    return;
+  }
+  const std::string remote = net::peerString(conn_.peer());
+  server::AccessRecord r;
+  r.remote = remote;
+  r.time = loop_.logTime();
+  r.method = stream_.method.empty() ? std::string_view("-") : stream_.method;
+  r.target = stream_.target.empty() ? std::string_view("-") : stream_.target;
+  r.http_major = stream_.http_major;
+  r.http_minor = stream_.http_minor;
+  r.status = stream_.status;
+  r.bytes_sent = stream_.body_sent;
+  r.duration_ms = static_cast<double>(monotonicNs() - stream_.start_ns) / 1e6;
+  r.referer = stream_.referer;
+  r.user_agent = stream_.user_agent;
+  sink->record(r);
+}
+
+}  // namespace plexgate::proxy

@@ -1,0 +1,125 @@
+// Session: one downstream HTTP/1.1 connection on one worker loop. It parses
+// requests in place over the connection's read slices, answers them in order
+// (one request at a time: the parser pauses at a message's end until its
+// response is queued, so pipelined requests are answered in order with
+// bounded memory), applies the limits and timeouts, and logs each request.
+// Owned by its Worker's list; freed by deferred delete after the connection's
+// close callback (and the delay timer's, when it was used).
+#pragma once
+
+#include <uv.h>
+
+#include <cstdint>
+#include <string_view>
+#include <vector>
+
+#include "engine/buf/buffer_chain.h"
+#include "engine/http/response_writer.h"
+#include "engine/loop/event_loop.h"
+#include "engine/loop/timeout_list.h"
+#include "engine/net/connection.h"
+#include "engine/server/worker.h"
+#include "parsers/http1_parser.h"
+
+namespace plexgate::proxy {
+
+class Session final : public loop::DeferredDeletable,
+                      private net::ConnectionHandler,
+                      private parsers::Http1Handler {
+ public:
+  Session(server::Worker& worker, server::ListenerRuntime& listener);
+  ~Session() override;
+
+  // Accepts the pending connection on `server`; false if that failed (the
+  // session then frees itself).
+  bool start(uv_stream_t* server);
+  // Graceful: the response in flight (if any) completes with Connection:
+  // close; an idle connection closes now.
+  void drain();
+  // Immediate close (drain deadline).
+  void forceClose();
+
+  size_t list_index = 0;  // position in Worker::sessions_
+
+ private:
+  // One request and its response. Views point into head_pins_ / the parser
+  // arena and stay valid until the next message begins.
+  struct Stream {
+    bool active = false;
+    bool head_request = false;
+    bool keep_alive = true;
+    bool response_started = false;
+    bool response_done = false;
+    bool request_done = false;
+    bool echo = false;
+    bool echo_chunked = false;
+    bool waiting_delay = false;
+    int status = 0;
+    uint64_t body_sent = 0;
+    uint64_t start_ms = 0;
+    uint64_t start_ns = 0;
+    std::string_view method;
+    std::string_view target;
+    std::string_view referer;
+    std::string_view user_agent;
+    uint8_t http_major = 1;
+    uint8_t http_minor = 1;
+    const config::RespondAction* respond = nullptr;
+  };
+
+  // net::ConnectionHandler
+  void onData() override;
+  void onEof() override;
+  void onReadError(int uv_err) override;
+  void onWritable() override;
+  void onWriteError(int uv_err) override;
+  void onClosed() override;
+
+  // parsers::Http1Handler
+  void onMessageBegin() override;
+  parsers::Next onHead(parsers::MessageHead& head) override;
+  parsers::Next onBody(std::string_view chunk) override;
+  parsers::Next onMessageComplete() override;
+
+  void processInput();
+  void flush();
+  void pinInputSlice();
+  bool outputHigh() const;
+  http::ConnectionHeader connectionHeader() const;
+  void sendRespond();
+  void sendEchoHead(const parsers::MessageHead& head);
+  void sendLocal(int status, std::string_view message);
+  parsers::Next completeStream();
+  void finishStream();
+  void onParseError(const parsers::ExecResult& r);
+  void resumeInput();
+  void endConnection();
+  void updateTimeout(bool progress);
+  void logRequest();
+  static void onTimeout(loop::TimeoutNode& node);
+  static void onDelayTimer(uv_timer_t* t);
+  static void onDelayTimerClosed(uv_handle_t* h);
+  void destroy();
+
+  server::Worker& worker_;
+  server::ListenerRuntime& listener_;
+  config::ConfigPtr config_;  // pins the snapshot the routes live in
+  loop::EventLoop& loop_;
+  net::Connection conn_;
+  parsers::Http1Parser parser_;
+  buf::BufferChain out_;
+  loop::TimeoutNode timeout_;
+  std::vector<buf::SliceRef> head_pins_;
+  Stream stream_;
+  uv_timer_t delay_timer_;
+  bool delay_timer_init_ = false;
+  bool in_input_ = false;   // processInput is on the stack
+  bool paused_ = false;     // parser paused: stream in progress or backpressure
+  bool ending_ = false;     // last response queued; no more requests parsed
+  bool draining_ = false;
+  bool conn_closed_ = false;
+  bool got_bytes_ = false;  // any byte of the current/next request arrived
+  uint32_t requests_ = 0;
+};
+
+}  // namespace plexgate::proxy

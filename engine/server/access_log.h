@@ -1,0 +1,76 @@
+// Access log: worker loops format a line and append it to their own sink (an
+// uncontended mutex around a string append, never I/O); one writer thread
+// swaps the sinks' buffers out and writes them to the file, so a slow disk
+// never blocks a worker loop. Owned by main; outlives every worker.
+#pragma once
+
+#include <condition_variable>
+#include <cstdint>
+#include <cstdio>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <string_view>
+#include <thread>
+#include <vector>
+
+#include "engine/config/config.h"
+
+namespace plexgate::server {
+
+struct AccessRecord {
+  std::string_view remote;
+  std::string_view time;  // EventLoop::logTime()
+  std::string_view method;
+  std::string_view target;
+  uint8_t http_major = 1;
+  uint8_t http_minor = 1;
+  int status = 0;
+  uint64_t bytes_sent = 0;  // body bytes
+  double duration_ms = 0;
+  std::string_view referer;
+  std::string_view user_agent;
+};
+
+void formatCombined(std::string& out, const AccessRecord& r);
+void formatJson(std::string& out, const AccessRecord& r);
+
+class AccessLogSink {
+ public:
+  explicit AccessLogSink(config::AccessLogFormat format) : format_(format) {}
+  void record(const AccessRecord& r);
+
+ private:
+  friend class AccessLogWriter;
+  config::AccessLogFormat format_;
+  std::string scratch_;  // loop thread only
+  std::mutex mu_;
+  std::string buffer_;  // guarded by mu_
+};
+
+class AccessLogWriter {
+ public:
+  // path "-" writes to stdout. Returns nullptr with `error` set when the file
+  // cannot be opened.
+  static std::unique_ptr<AccessLogWriter> open(const config::AccessLog& cfg, size_t sinks, std::string& error);
+  ~AccessLogWriter();
+
+  AccessLogSink* sink(size_t index) { return sinks_[index].get(); }
+  // Writes what is buffered and stops the thread; idempotent.
+  void stop();
+
+ private:
+  AccessLogWriter() = default;
+  void run();
+  void writeAll();
+
+  FILE* file_ = nullptr;
+  bool owns_file_ = false;
+  std::vector<std::unique_ptr<AccessLogSink>> sinks_;
+  std::thread thread_;
+  std::mutex mu_;
+  std::condition_variable cv_;
+  bool stop_ = false;
+};
+
+}  // namespace plexgate::server

@@ -1,0 +1,134 @@
+#include "engine/server/worker.h"
+
+#include <unistd.h>
+
+#include <cstdio>
+
+#include "engine/proxy/session.h"
+
+namespace plexgate::server {
+
+Worker::Worker(size_t index, config::ConfigPtr config, std::vector<int> fds, AccessLogSink* access_log)
+    : index_(index), config_(std::move(config)), access_log_(access_log) {
+  loop_.headerTimeouts().setDuration(static_cast<uint64_t>(config_->timeouts.header.count()));
+  loop_.idleTimeouts().setDuration(static_cast<uint64_t>(config_->timeouts.idle.count()));
+  for (size_t i = 0; i < fds.size(); ++i) {
+    auto lr = std::make_unique<ListenerRuntime>();
+    lr->worker = this;
+    lr->config = &config_->listeners[i];
+    lr->router = std::make_unique<proxy::Router>(*lr->config);
+    lr->fd = fds[i];
+    listeners_.push_back(std::move(lr));
+  }
+}
+
+Worker::~Worker() {
+  for (auto& lr : listeners_) {
+    if (!lr->open && lr->fd >= 0) {
+      ::close(lr->fd);  // never handed to libuv (start() not called)
+    }
+  }
+}
+
+void Worker::start(std::function<void(size_t, int)> on_exit) {
+  on_exit_ = std::move(on_exit);
+  thread_ = std::thread([this] { run(); });
+}
+
+void Worker::join() {
+  if (thread_.joinable()) {
+    thread_.join();
+  }
+}
+
+void Worker::run() {
+  for (auto& lr : listeners_) {
+    uv_tcp_init(loop_.uv(), &lr->tcp);
+    lr->tcp.data = lr.get();
+    int rc = uv_tcp_open(&lr->tcp, lr->fd);
+    if (rc == 0) {
+      rc = uv_listen(reinterpret_cast<uv_stream_t*>(&lr->tcp), 4096, &Worker::onConnection);
+    }
+    lr->open = true;  // the handle owns the fd now, even on failure
+    if (rc != 0) {
+      std::fprintf(stderr, "plexgate: worker %zu: listen on %s failed: %s\n", index_,
+                   lr->config->address.c_str(), uv_strerror(rc));
+    }
+  }
+  const int rc = loop_.run();
+  if (on_exit_) {
+    on_exit_(index_, rc);
+  }
+}
+
+void Worker::onConnection(uv_stream_t* server, int status) {
+  auto* lr = static_cast<ListenerRuntime*>(server->data);
+  Worker* self = lr->worker;
+  if (status < 0) {
+    std::fprintf(stderr, "plexgate: worker %zu: accept: %s\n", self->index_, uv_strerror(status));
+    return;
+  }
+  auto* session = new proxy::Session(*self, *lr);
+  session->start(server);  // on failure the session frees itself
+}
+
+void Worker::addSession(proxy::Session* s) {
+  s->list_index = sessions_.size();
+  sessions_.push_back(s);
+}
+
+void Worker::removeSession(proxy::Session* s) {
+  const size_t i = s->list_index;
+  if (i < sessions_.size() && sessions_[i] == s) {
+    sessions_[i] = sessions_.back();
+    sessions_[i]->list_index = i;
+    sessions_.pop_back();
+  }
+  maybeFinishDrain();
+}
+
+void Worker::drain(config::Millis timeout) {
+  loop_.post([this, timeout] { doDrain(timeout); });
+}
+
+void Worker::doDrain(config::Millis timeout) {
+  if (draining_) {
+    return;
+  }
+  draining_ = true;
+  for (auto& lr : listeners_) {
+    if (lr->open && !uv_is_closing(reinterpret_cast<uv_handle_t*>(&lr->tcp))) {
+      uv_close(reinterpret_cast<uv_handle_t*>(&lr->tcp), nullptr);
+    }
+  }
+  uv_timer_init(loop_.uv(), &drain_timer_);
+  drain_timer_.data = this;
+  drain_timer_open_ = true;
+  uv_timer_start(&drain_timer_, &Worker::onDrainDeadline, static_cast<uint64_t>(timeout.count()), 0);
+  const std::vector<proxy::Session*> snapshot = sessions_;
+  for (proxy::Session* s : snapshot) {
+    s->drain();
+  }
+  maybeFinishDrain();
+}
+
+void Worker::onDrainDeadline(uv_timer_t* t) {
+  auto* self = static_cast<Worker*>(t->data);
+  const std::vector<proxy::Session*> snapshot = self->sessions_;
+  for (proxy::Session* s : snapshot) {
+    s->forceClose();
+  }
+}
+
+void Worker::maybeFinishDrain() {
+  if (!draining_ || !sessions_.empty() || loop_.stopping()) {
+    return;
+  }
+  if (drain_timer_open_) {
+    drain_timer_open_ = false;
+    uv_close(reinterpret_cast<uv_handle_t*>(&drain_timer_), nullptr);
+  }
+  loop_.stop();
+}
+
+}  // namespace plexgate::server

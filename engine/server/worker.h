@@ -1,0 +1,101 @@
+// Worker: one thread running one EventLoop, with its own SO_REUSEPORT
+// listening socket per configured listener, the sessions it accepted, and its
+// counters. Created and driven by WorkerSet on the control thread; every
+// method other than the constructor runs on the worker's own thread unless it
+// says it is thread-safe.
+#pragma once
+
+#include <uv.h>
+
+#include <atomic>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <thread>
+#include <vector>
+
+#include "engine/config/config.h"
+#include "engine/loop/event_loop.h"
+#include "engine/proxy/router.h"
+#include "engine/server/access_log.h"
+
+namespace plexgate::proxy {
+class Session;
+}
+
+namespace plexgate::server {
+
+// Per-worker counters: written by the worker's thread only, read (relaxed)
+// by whoever sums them for metrics and tests.
+struct WorkerCounters {
+  std::atomic<uint64_t> connections_accepted{0};
+  std::atomic<uint64_t> connections_active{0};
+  std::atomic<uint64_t> requests{0};
+  std::atomic<uint64_t> parse_errors{0};   // hostile or broken input ("glitches")
+  std::atomic<uint64_t> timeouts{0};
+
+  void add(std::atomic<uint64_t>& c, uint64_t n = 1) { c.store(c.load(std::memory_order_relaxed) + n, std::memory_order_relaxed); }
+};
+
+class Worker;
+
+// One listener as one worker sees it: its socket and its routes.
+struct ListenerRuntime {
+  Worker* worker = nullptr;
+  const config::Listener* config = nullptr;
+  std::unique_ptr<proxy::Router> router;
+  uv_tcp_t tcp;
+  int fd = -1;
+  bool open = false;
+};
+
+class Worker {
+ public:
+  // `fds` holds one bound socket per config listener, in config order.
+  Worker(size_t index, config::ConfigPtr config, std::vector<int> fds, AccessLogSink* access_log);
+  ~Worker();
+  Worker(const Worker&) = delete;
+  Worker& operator=(const Worker&) = delete;
+
+  // Starts the thread; `on_exit` runs on that thread after the loop closed,
+  // with uv_loop_close's result (0 unless a handle leaked).
+  void start(std::function<void(size_t index, int loop_close_rc)> on_exit);
+  void join();
+  // Thread-safe. Stop accepting, let in-flight requests finish, close idle
+  // connections; anything still open after `timeout` is closed.
+  void drain(config::Millis timeout);
+
+  size_t index() const { return index_; }
+  loop::EventLoop& loop() { return loop_; }
+  const config::Config& config() const { return *config_; }
+  const config::ConfigPtr& configPtr() const { return config_; }
+  AccessLogSink* accessLog() { return access_log_; }
+  WorkerCounters& counters() { return counters_; }
+  bool draining() const { return draining_; }
+
+  // Session bookkeeping (worker thread).
+  void addSession(proxy::Session* s);
+  void removeSession(proxy::Session* s);
+
+ private:
+  static void onConnection(uv_stream_t* server, int status);
+  static void onDrainDeadline(uv_timer_t* t);
+  void run();
+  void doDrain(config::Millis timeout);
+  void maybeFinishDrain();
+
+  size_t index_;
+  config::ConfigPtr config_;
+  AccessLogSink* access_log_;
+  loop::EventLoop loop_;
+  std::vector<std::unique_ptr<ListenerRuntime>> listeners_;
+  std::vector<proxy::Session*> sessions_;  // unordered; index kept in Session
+  WorkerCounters counters_;
+  uv_timer_t drain_timer_;
+  bool drain_timer_open_ = false;
+  bool draining_ = false;
+  std::thread thread_;
+  std::function<void(size_t, int)> on_exit_;
+};
+
+}  // namespace plexgate::server

@@ -1,0 +1,105 @@
+#include "engine/server/worker_set.h"
+
+#include <sched.h>
+#include <unistd.h>
+
+#include <cstdio>
+
+#include "engine/net/listen_socket.h"
+
+namespace plexgate::server {
+
+size_t defaultWorkerCount() {
+  cpu_set_t set;
+  CPU_ZERO(&set);
+  if (sched_getaffinity(0, sizeof(set), &set) == 0) {
+    const int n = CPU_COUNT(&set);
+    if (n > 0) {
+      return static_cast<size_t>(n);
+    }
+  }
+  const long n = sysconf(_SC_NPROCESSORS_ONLN);
+  return n > 0 ? static_cast<size_t>(n) : 1;
+}
+
+std::unique_ptr<WorkerSet> WorkerSet::create(config::ConfigPtr config, size_t workers, AccessLogWriter* access_log,
+                                             std::string& error) {
+  if (workers == 0) {
+    workers = config->workers != 0 ? config->workers : defaultWorkerCount();
+  }
+  std::unique_ptr<WorkerSet> set(new WorkerSet());
+  std::vector<std::vector<int>> per_worker(workers);
+  for (const config::Listener& l : config->listeners) {
+    auto addr = net::makeAddress(l.host, l.port);
+    if (!addr) {
+      error = "listener " + l.name + ": bad address " + l.address;
+    } else {
+      net::BoundSockets bound = net::bindReusePort(*addr, workers);
+      if (!bound.error.empty()) {
+        error = "listener " + l.name + ": " + bound.error;
+      } else {
+        set->addresses_.push_back(bound.address);
+        for (size_t w = 0; w < workers; ++w) {
+          per_worker[w].push_back(bound.fds[w]);
+        }
+      }
+    }
+    if (!error.empty()) {
+      for (auto& fds : per_worker) {
+        for (int fd : fds) {
+          ::close(fd);
+        }
+      }
+      return nullptr;
+    }
+  }
+  for (size_t w = 0; w < workers; ++w) {
+    AccessLogSink* sink = access_log != nullptr ? access_log->sink(w) : nullptr;
+    set->workers_.push_back(std::make_unique<Worker>(w, config, std::move(per_worker[w]), sink));
+  }
+  return set;
+}
+
+WorkerSet::~WorkerSet() { join(); }
+
+void WorkerSet::start(loop::EventLoop& control, std::function<void(bool)> on_all_exited) {
+  const size_t total = workers_.size();
+  for (auto& w : workers_) {
+    w->start([this, total, &control, on_all_exited](size_t index, int rc) {
+      if (rc != 0) {
+        std::fprintf(stderr, "plexgate: worker %zu: loop closed with handles open (%s)\n", index, uv_strerror(rc));
+        leaked_ = true;
+      }
+      if (exited_.fetch_add(1) + 1 == total) {
+        control.post([this, on_all_exited] { on_all_exited(!leaked_); });
+      }
+    });
+  }
+}
+
+void WorkerSet::drain(config::Millis timeout) {
+  for (auto& w : workers_) {
+    w->drain(timeout);
+  }
+}
+
+void WorkerSet::join() {
+  for (auto& w : workers_) {
+    w->join();
+  }
+}
+
+CounterTotals WorkerSet::totals() const {
+  CounterTotals t;
+  for (const auto& w : workers_) {
+    const WorkerCounters& c = w->counters();
+    t.connections_accepted += c.connections_accepted.load(std::memory_order_relaxed);
+    t.connections_active += c.connections_active.load(std::memory_order_relaxed);
+    t.requests += c.requests.load(std::memory_order_relaxed);
+    t.parse_errors += c.parse_errors.load(std::memory_order_relaxed);
+    t.timeouts += c.timeouts.load(std::memory_order_relaxed);
+  }
+  return t;
+}
+
+}  // namespace plexgate::server

@@ -1,0 +1,60 @@
+// WorkerSet: N worker threads, each with its own loop and its own
+// SO_REUSEPORT socket per listener. Binds every socket on the control thread
+// at creation (so bind errors are reported before anything starts), starts
+// the threads, drains them on request, and tells the control loop when the
+// last one has exited. Owned by main (or a test) on the control thread.
+#pragma once
+
+#include <atomic>
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "engine/config/config.h"
+#include "engine/loop/event_loop.h"
+#include "engine/net/address.h"
+#include "engine/server/access_log.h"
+#include "engine/server/worker.h"
+
+namespace plexgate::server {
+
+struct CounterTotals {
+  uint64_t connections_accepted = 0;
+  uint64_t connections_active = 0;
+  uint64_t requests = 0;
+  uint64_t parse_errors = 0;
+  uint64_t timeouts = 0;
+};
+
+class WorkerSet {
+ public:
+  // workers == 0 takes the config's value (0 there: one per CPU).
+  static std::unique_ptr<WorkerSet> create(config::ConfigPtr config, size_t workers, AccessLogWriter* access_log,
+                                           std::string& error);
+  ~WorkerSet();
+
+  // The address each listener really bound (port filled in when 0 was asked).
+  const std::vector<net::Address>& addresses() const { return addresses_; }
+  size_t size() const { return workers_.size(); }
+  Worker& worker(size_t i) { return *workers_[i]; }
+
+  // `on_all_exited(ok)` runs on `control`'s thread once every worker loop
+  // has closed; ok is false if any loop closed with handles still open.
+  void start(loop::EventLoop& control, std::function<void(bool ok)> on_all_exited);
+  void drain(config::Millis timeout);
+  void join();
+  CounterTotals totals() const;
+
+ private:
+  WorkerSet() = default;
+  std::vector<std::unique_ptr<Worker>> workers_;
+  std::vector<net::Address> addresses_;
+  std::atomic<size_t> exited_{0};
+  std::atomic<bool> leaked_{false};
+};
+
+// One worker per CPU the process may run on.
+size_t defaultWorkerCount();
+
+}  // namespace plexgate::server

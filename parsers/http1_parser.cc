@@ -1,0 +1,325 @@
+#include "parsers/http1_parser.h"
+
+#include <cstring>
+
+namespace plexgate::parsers {
+
+namespace {
+
+bool equalsIgnoreCase(std::string_view a, std::string_view b) {
+  if (a.size() != b.size()) {
+    return false;
+  }
+  for (size_t i = 0; i < a.size(); ++i) {
+    char x = a[i];
+    char y = b[i];
+    if (x >= 'A' && x <= 'Z') {
+      x = static_cast<char>(x + 32);
+    }
+    if (y >= 'A' && y <= 'Z') {
+      y = static_cast<char>(y + 32);
+    }
+    if (x != y) {
+      return false;
+    }
+  }
+  return true;
+}
+
+// llhttp returns these for framing it refuses to guess about: the smuggling
+// family (CL with TE, duplicate CL, TE not ending in chunked).
+bool isFramingError(llhttp_errno_t rc) {
+  return rc == HPE_UNEXPECTED_CONTENT_LENGTH || rc == HPE_INVALID_TRANSFER_ENCODING ||
+         rc == HPE_INVALID_CONTENT_LENGTH;
+}
+
+}  // namespace
+
+const HeaderField* MessageHead::find(std::string_view name) const {
+  for (const HeaderField& h : headers) {
+    if (equalsIgnoreCase(h.name, name)) {
+      return &h;
+    }
+  }
+  return nullptr;
+}
+
+const char* parseErrorName(ParseError e) {
+  switch (e) {
+    case ParseError::None: return "none";
+    case ParseError::Malformed: return "malformed";
+    case ParseError::AmbiguousFraming: return "ambiguous_framing";
+    case ParseError::HeadTooLarge: return "head_too_large";
+    case ParseError::TooManyHeaders: return "too_many_headers";
+    case ParseError::UriTooLong: return "uri_too_long";
+    case ParseError::BodyTooLarge: return "body_too_large";
+    case ParseError::VersionNotSupported: return "version_not_supported";
+    case ParseError::Truncated: return "truncated";
+  }
+  return "unknown";
+}
+
+const llhttp_settings_t& Http1Parser::settings() {
+  static const llhttp_settings_t s = [] {
+    llhttp_settings_t v;
+    llhttp_settings_init(&v);
+    v.on_message_begin = &Http1Parser::onMessageBeginCb;
+    v.on_url = &Http1Parser::onUrlCb;
+    v.on_status = &Http1Parser::onStatusCb;
+    v.on_header_field = &Http1Parser::onHeaderFieldCb;
+    v.on_header_value = &Http1Parser::onHeaderValueCb;
+    v.on_url_complete = &Http1Parser::onElementCompleteCb;
+    v.on_header_field_complete = &Http1Parser::onElementCompleteCb;
+    v.on_header_value_complete = &Http1Parser::onElementCompleteCb;
+    v.on_headers_complete = &Http1Parser::onHeadersCompleteCb;
+    v.on_body = &Http1Parser::onBodyCb;
+    v.on_message_complete = &Http1Parser::onMessageCompleteCb;
+    return v;
+  }();
+  return s;
+}
+
+Http1Parser::Http1Parser(Type type, const Http1Limits& limits, Http1Handler& handler)
+    : limits_(limits), handler_(handler) {
+  llhttp_init(&parser_, type == Type::Request ? HTTP_REQUEST : HTTP_RESPONSE, &settings());
+  parser_.data = this;
+  head_.headers.reserve(16);
+}
+
+int Http1Parser::fail(ParseError e) {
+  error_ = e;
+  llhttp_set_error_reason(&parser_, parseErrorName(e));
+  return HPE_USER;
+}
+
+bool Http1Parser::checkHeadBytes(const char* end) {
+  return offsetOf(end) - head_start_ <= limits_.max_head_bytes;
+}
+
+bool Http1Parser::extend(std::string_view& view, Building kind, const char* at, size_t len) {
+  if (building_ != kind) {
+    building_ = kind;
+    view = std::string_view(at, len);
+    return true;
+  }
+  if (view.data() + view.size() == at) {
+    view = std::string_view(view.data(), view.size() + len);
+    return true;
+  }
+  // Split across non-adjacent buffers: stitch. The element being built is
+  // always the newest, so when it already lives in the arena it is at the
+  // arena's tail and grows in place.
+  const uint32_t cap = limits_.max_head_bytes;
+  if (!arena_) {
+    arena_ = std::make_unique<char[]>(cap);
+  }
+  const bool at_tail = view.data() + view.size() == arena_.get() + arena_used_ &&
+                       view.data() >= arena_.get() && view.data() < arena_.get() + cap;
+  if (!at_tail) {
+    if (arena_used_ + view.size() + len > cap) {
+      return false;
+    }
+    std::memcpy(arena_.get() + arena_used_, view.data(), view.size());
+    view = std::string_view(arena_.get() + arena_used_, view.size());
+    arena_used_ += static_cast<uint32_t>(view.size());
+  } else if (arena_used_ + len > cap) {
+    return false;
+  }
+  std::memcpy(arena_.get() + arena_used_, at, len);
+  arena_used_ += static_cast<uint32_t>(len);
+  view = std::string_view(view.data(), view.size() + len);
+  return true;
+}
+
+int Http1Parser::onMessageBeginCb(llhttp_t* p) {
+  Http1Parser& s = self(p);
+  s.in_message_ = true;
+  s.in_head_ = true;
+  s.error_ = ParseError::None;
+  s.building_ = Building::None;
+  s.arena_used_ = 0;
+  s.body_bytes_ = 0;
+  s.head_.method = {};
+  s.head_.target = {};
+  s.head_.status = 0;
+  s.head_.headers.clear();
+  s.head_.content_length.reset();
+  s.head_.chunked = false;
+  s.head_.upgrade = false;
+  s.handler_.onMessageBegin();
+  return HPE_OK;
+}
+
+int Http1Parser::onUrlCb(llhttp_t* p, const char* at, size_t len) {
+  Http1Parser& s = self(p);
+  if (s.building_ != Building::Url) {
+    // Message start is at most the method and a space before the URL.
+    const uint64_t url_off = s.offsetOf(at);
+    const uint64_t method_len = std::strlen(llhttp_method_name(static_cast<llhttp_method_t>(p->method))) + 1;
+    s.head_start_ = url_off > method_len ? url_off - method_len : 0;
+  }
+  if (!s.extend(s.head_.target, Building::Url, at, len) || s.head_.target.size() > s.limits_.max_uri_bytes) {
+    return s.fail(ParseError::UriTooLong);
+  }
+  if (!s.checkHeadBytes(at + len)) {
+    return s.fail(ParseError::HeadTooLarge);
+  }
+  return HPE_OK;
+}
+
+int Http1Parser::onStatusCb(llhttp_t* p, const char* at, size_t len) {
+  Http1Parser& s = self(p);
+  if (s.building_ == Building::None && s.head_.headers.empty()) {
+    // "HTTP/1.1 200 " precedes the reason phrase.
+    const uint64_t off = s.offsetOf(at);
+    s.head_start_ = off > 13 ? off - 13 : 0;
+    s.building_ = Building::Url;  // reason phrase is not kept; only measured
+  }
+  if (!s.checkHeadBytes(at + len)) {
+    return s.fail(ParseError::HeadTooLarge);
+  }
+  return HPE_OK;
+}
+
+int Http1Parser::onHeaderFieldCb(llhttp_t* p, const char* at, size_t len) {
+  Http1Parser& s = self(p);
+  if (s.building_ != Building::Field) {
+    if (s.head_.headers.size() >= s.limits_.max_headers) {
+      return s.fail(ParseError::TooManyHeaders);
+    }
+    s.head_.headers.push_back({});
+  }
+  if (!s.extend(s.head_.headers.back().name, Building::Field, at, len) || !s.checkHeadBytes(at + len)) {
+    return s.fail(ParseError::HeadTooLarge);
+  }
+  return HPE_OK;
+}
+
+int Http1Parser::onHeaderValueCb(llhttp_t* p, const char* at, size_t len) {
+  Http1Parser& s = self(p);
+  if (!s.extend(s.head_.headers.back().value, Building::Value, at, len) || !s.checkHeadBytes(at + len)) {
+    return s.fail(ParseError::HeadTooLarge);
+  }
+  return HPE_OK;
+}
+
+int Http1Parser::onElementCompleteCb(llhttp_t* p) {
+  self(p).building_ = Building::None;
+  return HPE_OK;
+}
+
+int Http1Parser::onHeadersCompleteCb(llhttp_t* p) {
+  Http1Parser& s = self(p);
+  s.building_ = Building::None;
+  s.in_head_ = false;
+  MessageHead& h = s.head_;
+  if (p->type == HTTP_REQUEST) {
+    h.method = llhttp_method_name(static_cast<llhttp_method_t>(p->method));
+  } else {
+    h.status = p->status_code;
+  }
+  h.http_major = p->http_major;
+  h.http_minor = p->http_minor;
+  if (h.http_major != 1) {
+    return s.fail(ParseError::VersionNotSupported);
+  }
+  h.chunked = (p->flags & F_CHUNKED) != 0;
+  if ((p->flags & F_CONTENT_LENGTH) != 0) {
+    h.content_length = p->content_length;
+    if (p->content_length > s.limits_.max_body_bytes) {
+      return s.fail(ParseError::BodyTooLarge);
+    }
+  }
+  h.keep_alive = llhttp_should_keep_alive(p) != 0;
+  h.upgrade = p->upgrade != 0;
+  switch (s.handler_.onHead(h)) {
+    case Next::Continue: return 0;
+    case Next::SkipBody: return 1;
+    case Next::Pause: return HPE_PAUSED;
+  }
+  return 0;
+}
+
+int Http1Parser::onBodyCb(llhttp_t* p, const char* at, size_t len) {
+  Http1Parser& s = self(p);
+  s.body_bytes_ += len;
+  if (s.body_bytes_ > s.limits_.max_body_bytes) {
+    return s.fail(ParseError::BodyTooLarge);
+  }
+  return s.handler_.onBody(std::string_view(at, len)) == Next::Pause ? HPE_PAUSED : HPE_OK;
+}
+
+int Http1Parser::onMessageCompleteCb(llhttp_t* p) {
+  Http1Parser& s = self(p);
+  s.in_message_ = false;
+  return s.handler_.onMessageComplete() == Next::Pause ? HPE_PAUSED : HPE_OK;
+}
+
+ExecResult Http1Parser::resultFor(llhttp_errno_t rc, const char* data, size_t len) {
+  ExecResult r;
+  switch (rc) {
+    case HPE_OK:
+      r.status = ExecResult::Status::Ok;
+      r.consumed = len;
+      return r;
+    case HPE_PAUSED:
+      r.status = ExecResult::Status::Paused;
+      r.consumed = static_cast<size_t>(llhttp_get_error_pos(&parser_) - data);
+      return r;
+    case HPE_PAUSED_UPGRADE:
+      r.status = ExecResult::Status::Upgrade;
+      r.consumed = static_cast<size_t>(llhttp_get_error_pos(&parser_) - data);
+      return r;
+    default:
+      break;
+  }
+  r.status = ExecResult::Status::Error;
+  r.reason = llhttp_get_error_reason(&parser_);
+  if (rc == HPE_USER) {
+    r.error = error_;
+  } else if (isFramingError(rc)) {
+    r.error = ParseError::AmbiguousFraming;
+  } else if (rc == HPE_INVALID_EOF_STATE) {
+    r.error = ParseError::Truncated;
+  } else {
+    r.error = ParseError::Malformed;
+  }
+  const char* pos = llhttp_get_error_pos(&parser_);
+  r.consumed = (pos != nullptr && pos >= data && pos <= data + len) ? static_cast<size_t>(pos - data) : len;
+  return r;
+}
+
+ExecResult Http1Parser::execute(const char* data, size_t len) {
+  chunk_ = data;
+  const llhttp_errno_t rc = llhttp_execute(&parser_, data, len);
+  ExecResult r = resultFor(rc, data, len);
+  fed_before_ += r.consumed;
+  if (r.status == ExecResult::Status::Ok && in_head_ && fed_before_ - head_start_ > limits_.max_head_bytes) {
+    // Bytes that produced no span (padding whitespace, say) still count.
+    r.status = ExecResult::Status::Error;
+    r.error = ParseError::HeadTooLarge;
+    r.reason = parseErrorName(r.error);
+  }
+  if (r.status == ExecResult::Status::Ok && !in_message_) {
+    // Between messages the next one starts no earlier than here.
+    head_start_ = fed_before_;
+  }
+  return r;
+}
+
+void Http1Parser::resume() { llhttp_resume(&parser_); }
+
+void Http1Parser::resumeAfterUpgrade() { llhttp_resume_after_upgrade(&parser_); }
+
+ExecResult Http1Parser::finish() {
+  chunk_ = nullptr;
+  const llhttp_errno_t rc = llhttp_finish(&parser_);
+  ExecResult r = resultFor(rc, nullptr, 0);
+  if (r.status == ExecResult::Status::Error && r.error == ParseError::Malformed) {
+    r.error = ParseError::Truncated;
+  }
+  r.consumed = 0;
+  return r;
+}
+
+}  // namespace plexgate::parsers
