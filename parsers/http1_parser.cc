@@ -224,6 +224,12 @@ int Http1Parser::onHeadersCompleteCb(llhttp_t* p) {
     return s.fail(ParseError::VersionNotSupported);
   }
   h.chunked = (p->flags & F_CHUNKED) != 0;
+  if (p->type == HTTP_REQUEST && (p->flags & F_TRANSFER_ENCODING) != 0 && !h.chunked) {
+    // A request body's length must be knowable: a Transfer-Encoding that
+    // does not end in chunked is refused (RFC 9112 6.3), which loose llhttp
+    // would otherwise take as "no body" and leave the rest to be smuggled.
+    return s.fail(ParseError::AmbiguousFraming);
+  }
   if ((p->flags & F_CONTENT_LENGTH) != 0) {
     h.content_length = p->content_length;
     if (p->content_length > s.limits_.max_body_bytes) {
@@ -275,7 +281,9 @@ ExecResult Http1Parser::resultFor(llhttp_errno_t rc, const char* data, size_t le
   }
   r.status = ExecResult::Status::Error;
   r.reason = llhttp_get_error_reason(&parser_);
-  if (rc == HPE_USER) {
+  if (error_ != ParseError::None) {
+    // One of our callbacks refused (a limit): llhttp reports HPE_USER, or
+    // HPE_CB_HEADERS_COMPLETE when the refusal came from on_headers_complete.
     r.error = error_;
   } else if (isFramingError(rc)) {
     r.error = ParseError::AmbiguousFraming;

@@ -9,6 +9,10 @@
 
 namespace plexgate::net {
 
+namespace {
+constexpr int kBacklog = 4096;
+}  // namespace
+
 BoundSockets bindReusePort(const Address& addr, size_t count) {
   BoundSockets out;
   out.address = addr;
@@ -30,6 +34,13 @@ BoundSockets bindReusePort(const Address& addr, size_t count) {
     }
     if (::bind(fd, out.address.sa(), out.address.len) != 0) {
       out.error = "bind " + out.address.toString() + ": " + std::strerror(errno);
+      ::close(fd);
+      break;
+    }
+    // Listen now, on the control thread: connections that arrive before the
+    // worker loop starts wait in the backlog instead of being refused.
+    if (::listen(fd, kBacklog) != 0) {
+      out.error = "listen " + out.address.toString() + ": " + std::strerror(errno);
       ::close(fd);
       break;
     }

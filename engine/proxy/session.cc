@@ -497,6 +497,14 @@ void Session::drain() {
   if (!stream_.active && !parser_.inMessage() && conn_.pendingBytes() == 0) {
     ending_ = true;
     conn_.close();
+    return;
+  }
+  // The request in flight is the last: its response (if not yet written)
+  // says Connection: close, and the connection ends after it.
+  stream_.keep_alive = false;
+  if (!stream_.active) {
+    ending_ = true;
+    flush();
   }
 }
 

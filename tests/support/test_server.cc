@@ -1,0 +1,92 @@
+#include "support/test_server.h"
+
+#include <gtest/gtest.h>
+
+#include "engine/config/config_loader.h"
+
+namespace plexgate::test {
+
+TestServer::TestServer(const std::string& yaml) {
+  auto loaded = config::loadString(yaml, "test.yaml");
+  if (!loaded.ok()) {
+    ADD_FAILURE() << "config: " << loaded.error->toString();
+    return;
+  }
+  config_ = loaded.config;
+  std::string error;
+  workers_ = server::WorkerSet::create(config_, 0, nullptr, error);
+  if (!workers_) {
+    ADD_FAILURE() << "workers: " << error;
+    return;
+  }
+  control_ = std::make_unique<loop::EventLoop>();
+  workers_->start(*control_, [this](bool ok) {
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      exited_ = true;
+      clean_ = ok;
+    }
+    cv_.notify_all();
+    control_->stop();
+  });
+  control_thread_ = std::thread([this] {
+    const int rc = control_->run();
+    if (rc != 0) {
+      std::lock_guard<std::mutex> lock(mu_);
+      clean_ = false;
+    }
+  });
+}
+
+TestServer::~TestServer() {
+  if (workers_ && !stopped_) {
+    stop();
+  }
+  if (control_thread_.joinable()) {
+    control_thread_.join();
+  }
+  if (workers_) {
+    workers_->join();
+  }
+}
+
+uint16_t TestServer::port(size_t listener) const {
+  if (!workers_ || listener >= workers_->addresses().size()) {
+    return 0;
+  }
+  return workers_->addresses()[listener].port();
+}
+
+void TestServer::drain(std::chrono::milliseconds timeout) {
+  if (workers_) {
+    workers_->drain(timeout);
+  }
+}
+
+bool TestServer::waitExited(std::chrono::milliseconds timeout) {
+  std::unique_lock<std::mutex> lock(mu_);
+  if (!cv_.wait_for(lock, timeout, [this] { return exited_; })) {
+    return false;
+  }
+  lock.unlock();
+  if (control_thread_.joinable()) {
+    control_thread_.join();
+  }
+  workers_->join();
+  stopped_ = true;
+  std::lock_guard<std::mutex> relock(mu_);
+  return clean_;
+}
+
+bool TestServer::stop() {
+  if (!workers_) {
+    return false;
+  }
+  if (stopped_) {
+    return clean_;
+  }
+  drain(std::chrono::milliseconds(1000));
+  return waitExited(std::chrono::milliseconds(5000));
+}
+
+}  // namespace plexgate::test

@@ -1,0 +1,64 @@
+// TestServer: a real plexgate WorkerSet on 127.0.0.1 with kernel-chosen
+// ports, run in-process on its own control thread, for integration tests.
+// stop() drains it and reports whether every loop closed with no handle
+// left open (libuv's uv_loop_close == 0), which each test asserts.
+#pragma once
+
+#include <chrono>
+#include <condition_variable>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <thread>
+
+#include "engine/config/config.h"
+#include "engine/loop/event_loop.h"
+#include "engine/server/worker_set.h"
+
+namespace plexgate::test {
+
+class TestServer {
+ public:
+  // `yaml` is a full config; listener ports should be 0. Fails the test
+  // (ADD_FAILURE) and leaves port() == 0 when it does not load or bind.
+  explicit TestServer(const std::string& yaml);
+  ~TestServer();
+
+  uint16_t port(size_t listener = 0) const;
+  server::WorkerSet& workers() { return *workers_; }
+  const config::Config& config() const { return *config_; }
+
+  // Starts a graceful drain from the control thread.
+  void drain(std::chrono::milliseconds timeout);
+  // Waits for every worker to exit (drain first, or after drain()).
+  // True when all exited in time and every loop closed cleanly.
+  bool waitExited(std::chrono::milliseconds timeout);
+  // drain(1s) + waitExited(5s).
+  bool stop();
+
+ private:
+  config::ConfigPtr config_;
+  std::unique_ptr<loop::EventLoop> control_;
+  std::unique_ptr<server::WorkerSet> workers_;
+  std::thread control_thread_;
+  std::mutex mu_;
+  std::condition_variable cv_;
+  bool exited_ = false;
+  bool clean_ = false;
+  bool stopped_ = false;
+};
+
+// A polling wait without sleeping on a fixed delay: true once pred() holds.
+template <class Pred>
+bool waitFor(Pred pred, std::chrono::milliseconds timeout) {
+  const auto deadline = std::chrono::steady_clock::now() + timeout;
+  while (!pred()) {
+    if (std::chrono::steady_clock::now() > deadline) {
+      return false;
+    }
+    std::this_thread::yield();
+  }
+  return true;
+}
+
+}  // namespace plexgate::test
