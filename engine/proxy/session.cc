@@ -517,14 +517,18 @@ void Session::onEof() {
     ending_ = true;
     return;
   }
+  if (!stream_.active && !parser_.inMessage() && (conn_.pendingBytes() > 0 || !out_.empty())) {
+    // The peer stopped sending but may still be reading what we owe it.
+    ending_ = true;
+    flush();
+    return;
+  }
   conn_.close();
 }
 
 void Session::onReadError(int) { conn_.close(); }
 
 void Session::onWriteError(int) { conn_.close(); }
-
-void Session::endConnection() { conn_.close(); }
 
 void Session::onClosed() {
   conn_closed_ = true;
@@ -552,9 +556,11 @@ void Session::logRequest() {
   if (sink == nullptr) {
     return;
   }
-  const std::string remote = net::peerString(conn_.peer());
+  if (peer_text_.empty()) {
+    peer_text_ = net::peerString(conn_.peer());
+  }
   server::AccessRecord r;
-  r.remote = remote;
+  r.remote = peer_text_;
   r.time = loop_.logTime();
   r.method = stream_.method.empty() ? std::string_view("-") : stream_.method;
   r.target = stream_.target.empty() ? std::string_view("-") : stream_.target;

@@ -10,6 +10,7 @@
 #include <uv.h>
 
 #include <cstdint>
+#include <string>
 #include <string_view>
 #include <vector>
 
@@ -93,7 +94,6 @@ class Session final : public loop::DeferredDeletable,
   void finishStream();
   void onParseError(const parsers::ExecResult& r);
   void resumeInput();
-  void endConnection();
   void updateTimeout(bool progress);
   void logRequest();
   static void onTimeout(loop::TimeoutNode& node);
@@ -110,6 +110,7 @@ class Session final : public loop::DeferredDeletable,
   buf::BufferChain out_;
   loop::TimeoutNode timeout_;
   std::vector<buf::SliceRef> head_pins_;
+  std::string peer_text_;  // formatted once, for the access log
   Stream stream_;
   uv_timer_t delay_timer_;
   bool delay_timer_init_ = false;

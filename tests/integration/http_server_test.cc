@@ -408,5 +408,22 @@ TEST_F(HttpServerTest, LargeResponseToAClientThatReadsLate) {
   }
 }
 
+TEST_F(HttpServerTest, HalfClosedClientStillGetsTheWholeResponse) {
+  start(baseConfig());
+  TestClient c(port());
+  std::string batch;
+  for (int i = 0; i < 20; ++i) {
+    batch += get("/big");
+  }
+  ASSERT_TRUE(c.send(batch));
+  c.shutdownWrite();  // like `nc -q`: done sending, still reading
+  for (int i = 0; i < 20; ++i) {
+    auto r = c.readResponse();
+    ASSERT_TRUE(r) << i;
+    EXPECT_EQ(r->body.size(), 65536u);
+  }
+  EXPECT_TRUE(c.waitClosed());
+}
+
 }  // namespace
 }  // namespace plexgate::test
