@@ -1,6 +1,6 @@
 # plexgate: the two commands a fresh machine needs are `make run` and
 # `make test`; both install missing Debian packages first (scripts/deps.sh).
-.PHONY: all deps build run test test-asan bench bench-compare fuzz-smoke fuzz-build format clean
+.PHONY: all deps build run test test-asan test-tsan bench bench-compare fuzz-smoke fuzz-build format clean
 
 JOBS ?= $(shell nproc)
 CONFIG ?= examples/plexgate.yaml
@@ -31,6 +31,15 @@ test-asan: deps build/asan/build.ninja
 	cmake --build --preset asan -j $(JOBS)
 	ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
 	  ctest --test-dir build/asan $(CTEST_FLAGS)
+
+build/tsan/build.ninja:
+	cmake -S . -B build/tsan -G Ninja -DCMAKE_BUILD_TYPE=Debug -DPLEXGATE_SANITIZE=thread \
+	  -DPLEXGATE_BENCH=OFF -DPLEXGATE_WERROR=$(if $(CI),ON,OFF)
+
+# Data races across loops (cross-thread posts, counters, access log, drain).
+test-tsan: deps build/tsan/build.ninja
+	cmake --build build/tsan -j $(JOBS)
+	TSAN_OPTIONS=halt_on_error=1:second_deadlock_stack=1 ctest --test-dir build/tsan $(CTEST_FLAGS)
 
 bench: build
 	./build/release/bench/micro_bench --benchmark_min_time=0.2
