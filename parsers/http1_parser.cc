@@ -317,6 +317,15 @@ ExecResult Http1Parser::execute(const char* data, size_t len) {
 
 void Http1Parser::resume() { llhttp_resume(&parser_); }
 
+void Http1Parser::reset() {
+  llhttp_reset(&parser_);
+  error_ = ParseError::None;
+  building_ = Building::None;
+  in_message_ = in_head_ = false;
+  fed_before_ = head_start_ = body_bytes_ = 0;
+  arena_used_ = 0;
+}
+
 void Http1Parser::resumeAfterUpgrade() { llhttp_resume_after_upgrade(&parser_); }
 
 ExecResult Http1Parser::finish() {

@@ -93,6 +93,9 @@ class Http1Parser {
   ExecResult execute(const char* data, size_t len);
   // After Paused: llhttp_resume; feed the unparsed bytes again.
   void resume();
+  // Back to the start of a message stream (a new connection): clears any
+  // pause or error and every offset.
+  void reset();
   // After Upgrade when the upgrade was declined: continue parsing HTTP.
   void resumeAfterUpgrade();
   // The peer closed: completes a read-until-close body, or reports Truncated.

@@ -76,6 +76,13 @@ void BufferChain::moveFrom(BufferChain& other) {
   other.bytes_ = 0;
 }
 
+void BufferChain::appendRefsOf(const BufferChain& other) {
+  for (size_t i = other.head_; i < other.pieces_.size(); ++i) {
+    const Piece& p = other.pieces_[i];
+    push(Piece{p.owner, p.data, p.len});
+  }
+}
+
 void BufferChain::drain(size_t n) {
   while (n > 0 && head_ < pieces_.size()) {
     Piece& p = pieces_[head_];

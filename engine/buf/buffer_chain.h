@@ -43,6 +43,8 @@ class BufferChain {
   void appendExternal(std::string_view bytes);
   // Moves every piece of `other` to the end of this chain.
   void moveFrom(BufferChain& other);
+  // Appends every piece of `other` by reference (slice refs shared, no copy).
+  void appendRefsOf(const BufferChain& other);
   // Drops `n` bytes from the front.
   void drain(size_t n);
   void clear();

@@ -27,7 +27,92 @@ struct RespondAction {
 // A route that answers with the request it received (head and body).
 struct EchoAction {};
 
-using RouteAction = std::variant<RespondAction, EchoAction>;
+// A route that forwards to an upstream cluster.
+struct ProxyAction {
+  std::string cluster;  // a name in Config::clusters
+  // The matched route prefix is replaced by this before forwarding; unset
+  // keeps the path as it came. "/" with prefix "/api/" sends /api/x as /x.
+  std::optional<std::string> rewrite_prefix;
+};
+
+using RouteAction = std::variant<RespondAction, EchoAction, ProxyAction>;
+
+// One upstream instance, from "http://host:port[/base/path]".
+struct UpstreamEndpoint {
+  std::string url;        // as written
+  std::string scheme;     // "http" ("https" arrives with TLS)
+  std::string host;       // name or IP literal, no brackets
+  uint16_t port = 0;      // default 80 / 443 by scheme
+  std::string base_path;  // "" or "/discoverableclient" (no trailing '/')
+  std::string instance_id;  // what X-InstanceId pins to: "host:port"
+};
+
+enum class LbPolicy { RoundRobin, LeastRequest, ConsistentHash };
+
+struct HealthCheck {
+  bool enabled = false;
+  std::string path;  // GET this; 2xx = healthy
+  Millis interval{5'000};
+  Millis timeout{2'000};
+  uint32_t healthy_threshold = 2;    // consecutive passes to come back
+  uint32_t unhealthy_threshold = 3;  // consecutive failures to be taken out
+};
+
+struct PassiveHealth {
+  uint32_t consecutive_failures = 5;  // 0 = off; 5xx-free connection errors and timeouts count
+  Millis eject_for{10'000};
+};
+
+struct UpstreamPool {
+  uint32_t max_idle = 64;  // idle keep-alive connections per endpoint per worker
+  Millis idle_timeout{60'000};
+  uint32_t max_requests = 0;  // per connection; 0 = unlimited
+};
+
+struct Cluster {
+  std::string name;  // unique; services get "service/<serviceId>"
+  std::vector<UpstreamEndpoint> endpoints;
+  LbPolicy lb = LbPolicy::RoundRobin;
+  std::string hash_header;  // ConsistentHash: exactly one of these two
+  std::string hash_cookie;
+  Millis connect_timeout{5'000};
+  Millis response_timeout{60'000};  // request sent -> response head
+  Millis idle_timeout{60'000};      // no byte either way while a body moves
+  UpstreamPool pool;
+  HealthCheck health;
+  PassiveHealth passive;
+  uint32_t retries = 1;  // extra attempts when safe (see proxy/upstream_request)
+  Millis retry_backoff{25};  // base; jittered up to 2x
+};
+
+// A Zowe API ML static service definition (static onboarding fields).
+struct ServiceRoute {
+  std::string gateway_url;           // "api/v1" (no leading or trailing '/')
+  std::string service_relative_url;  // "/api/v1", appended to the instance base path
+};
+
+struct ApiInfo {
+  std::string api_id;
+  std::string gateway_url;
+  std::string version;
+  std::string swagger_url;
+  std::string documentation_url;
+};
+
+struct Service {
+  std::string service_id;  // lowercase alphanumeric, at most 40
+  std::string title;
+  std::string description;
+  std::string catalog_ui_tile_id;
+  std::vector<std::string> instance_base_urls;
+  std::string home_page_relative_url;
+  std::string status_page_relative_url;
+  std::string health_check_relative_url;
+  std::vector<ServiceRoute> routes;
+  std::string authentication_scheme = "bypass";  // only bypass for now
+  std::vector<ApiInfo> api_info;
+  std::string cluster;  // the Cluster built for it: "service/<serviceId>"
+};
 
 struct Route {
   std::string host;    // empty = any; "example.com" exact; "*.example.com" suffix
@@ -41,6 +126,11 @@ struct Listener {
   std::string host;     // parsed from address (no brackets)
   uint16_t port = 0;
   std::vector<Route> routes;  // in file order
+  // Serve the gateway's service routes /{serviceId}/{gatewayUrl}/** here.
+  bool services = false;
+  // Inbound X-Forwarded-* is kept only from these peers ("127.0.0.1/32",
+  // "::1/128", "10.0.0.0/8"); from anyone else it is replaced.
+  std::vector<std::string> trusted_proxies;
 };
 
 struct Limits {
@@ -71,6 +161,8 @@ struct Config {
   std::string source;  // file the snapshot came from ("" for quick modes)
   uint32_t workers = 0;  // 0 = auto: one per CPU
   std::vector<Listener> listeners;
+  std::vector<Cluster> clusters;  // declared ones, then one per service
+  std::vector<Service> services;
   Limits limits;
   Timeouts timeouts;
   AccessLog access_log;

@@ -97,6 +97,16 @@ std::string_view EventLoop::logTime() {
   return std::string_view(log_time_, log_time_len_);
 }
 
+TimeoutList& EventLoop::timeouts(uint64_t duration_ms) {
+  for (const auto& l : extra_timeouts_) {
+    if (l->duration() == duration_ms) {
+      return *l;
+    }
+  }
+  extra_timeouts_.push_back(std::make_unique<TimeoutList>(duration_ms, &EventLoop::onListFirst, this));
+  return *extra_timeouts_.back();
+}
+
 void EventLoop::onListFirst(void* ctx) { static_cast<EventLoop*>(ctx)->scheduleTimer(); }
 
 void EventLoop::scheduleTimer() {
@@ -104,11 +114,17 @@ void EventLoop::scheduleTimer() {
     return;
   }
   uint64_t next = 0;
-  for (TimeoutList* l : {&header_timeouts_, &idle_timeouts_, &drain_timeouts_, &linger_timeouts_}) {
-    const uint64_t d = l->nextDeadline();
+  auto consider = [&next](const TimeoutList& l) {
+    const uint64_t d = l.nextDeadline();
     if (d != 0 && (next == 0 || d < next)) {
       next = d;
     }
+  };
+  for (TimeoutList* l : {&header_timeouts_, &idle_timeouts_, &drain_timeouts_, &linger_timeouts_}) {
+    consider(*l);
+  }
+  for (const auto& l : extra_timeouts_) {
+    consider(*l);
   }
   if (next == 0) {
     uv_timer_stop(&timer_);
@@ -137,6 +153,9 @@ void EventLoop::runTimeouts() {
   idle_timeouts_.expire(now);
   drain_timeouts_.expire(now);
   linger_timeouts_.expire(now);
+  for (size_t i = 0; i < extra_timeouts_.size(); ++i) {
+    extra_timeouts_[i]->expire(now);
+  }
   scheduleTimer();
 }
 

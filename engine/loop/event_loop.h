@@ -58,6 +58,9 @@ class EventLoop {
   TimeoutList& drainTimeouts() { return drain_timeouts_; }
   // Connections that sent their last response and wait for the peer to close.
   TimeoutList& lingerTimeouts() { return linger_timeouts_; }
+  // A list for any other fixed duration (upstream connect, response, pool
+  // idle...): created on first use, one per distinct duration.
+  TimeoutList& timeouts(uint64_t duration_ms);
 
  private:
   static void onAsync(uv_async_t* h);
@@ -79,6 +82,7 @@ class EventLoop {
   TimeoutList idle_timeouts_;
   TimeoutList drain_timeouts_;
   TimeoutList linger_timeouts_;
+  std::vector<std::unique_ptr<TimeoutList>> extra_timeouts_;
   uint64_t timer_due_ = 0;  // when timer_ fires next; 0 = not armed
   uint64_t date_second_ = 0;
   char date_[32] = {};

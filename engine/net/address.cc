@@ -98,3 +98,57 @@ std::string peerString(const sockaddr_storage& ss) {
 }
 
 }  // namespace plexgate::net
+
+namespace plexgate::net {
+
+std::optional<Cidr> Cidr::parse(std::string_view text) {
+  Cidr c;
+  const size_t slash = text.find('/');
+  const std::string host(text.substr(0, slash));
+  c.family = host.find(':') != std::string::npos ? AF_INET6 : AF_INET;
+  if (inet_pton(c.family, host.c_str(), c.bytes) != 1) {
+    return std::nullopt;
+  }
+  const int max = c.family == AF_INET ? 32 : 128;
+  c.prefix = max;
+  if (slash != std::string_view::npos) {
+    const std::string_view p = text.substr(slash + 1);
+    int v = -1;
+    auto [ptr, ec] = std::from_chars(p.data(), p.data() + p.size(), v);
+    if (p.empty() || ec != std::errc() || ptr != p.data() + p.size() || v < 0 || v > max) {
+      return std::nullopt;
+    }
+    c.prefix = v;
+  }
+  return c;
+}
+
+bool Cidr::contains(const sockaddr_storage& ss) const {
+  const uint8_t* addr = nullptr;
+  if (ss.ss_family == AF_INET && family == AF_INET) {
+    addr = reinterpret_cast<const uint8_t*>(&reinterpret_cast<const sockaddr_in*>(&ss)->sin_addr);
+  } else if (ss.ss_family == AF_INET6) {
+    const auto* a6 = reinterpret_cast<const uint8_t*>(&reinterpret_cast<const sockaddr_in6*>(&ss)->sin6_addr);
+    static const uint8_t kMapped[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
+    if (family == AF_INET6) {
+      addr = a6;
+    } else if (std::memcmp(a6, kMapped, 12) == 0) {
+      addr = a6 + 12;
+    }
+  }
+  if (addr == nullptr) {
+    return false;
+  }
+  const int full = prefix / 8;
+  if (std::memcmp(addr, bytes, static_cast<size_t>(full)) != 0) {
+    return false;
+  }
+  const int rest = prefix % 8;
+  if (rest == 0) {
+    return true;
+  }
+  const uint8_t mask = static_cast<uint8_t>(0xff << (8 - rest));
+  return (addr[full] & mask) == (bytes[full] & mask);
+}
+
+}  // namespace plexgate::net

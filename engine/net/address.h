@@ -30,4 +30,14 @@ std::optional<Address> parseHostPort(std::string_view text);
 // The peer address of a connected socket, as the access log prints it.
 std::string peerString(const sockaddr_storage& ss);
 
+// An address block, "10.0.0.0/8" or "::1/128"; IPv4-mapped IPv6 peers
+// match IPv4 blocks.
+struct Cidr {
+  int family = 0;
+  uint8_t bytes[16] = {};
+  int prefix = 0;
+  static std::optional<Cidr> parse(std::string_view text);
+  bool contains(const sockaddr_storage& ss) const;
+};
+
 }  // namespace plexgate::net

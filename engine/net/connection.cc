@@ -11,7 +11,7 @@ constexpr size_t kMaxIovecs = 64;
 }  // namespace
 
 Connection::Connection(loop::EventLoop& loop, ConnectionHandler& handler)
-    : loop_(loop), handler_(handler), pending_(loop.slicePool()) {
+    : loop_(loop), handler_(&handler), pending_(loop.slicePool()) {
   inflight_.reserve(8);
 }
 
@@ -29,6 +29,31 @@ bool Connection::accept(uv_stream_t* server) {
   int len = sizeof(peer_);
   uv_tcp_getpeername(&tcp_, reinterpret_cast<sockaddr*>(&peer_), &len);
   return true;
+}
+
+int Connection::connect(const sockaddr* addr) {
+  uv_tcp_init(loop_.uv(), &tcp_);
+  tcp_.data = this;
+  initialized_ = true;
+  connect_req_.data = this;
+  const int rc = uv_tcp_connect(&connect_req_, &tcp_, addr, &Connection::onConnect);
+  if (rc != 0) {
+    close();
+    return rc;
+  }
+  std::memcpy(&peer_, addr, addr->sa_family == AF_INET6 ? sizeof(sockaddr_in6) : sizeof(sockaddr_in));
+  return 0;
+}
+
+void Connection::onConnect(uv_connect_t* req, int status) {
+  auto* self = static_cast<Connection*>(req->data);
+  if (status == UV_ECANCELED || self->closing()) {
+    return;  // closed while connecting; onClose follows
+  }
+  if (status == 0) {
+    uv_tcp_nodelay(&self->tcp_, 1);
+  }
+  self->handler_->onConnected(status);
 }
 
 void Connection::readStart() {
@@ -92,7 +117,7 @@ void Connection::onRead(uv_stream_t* s, ssize_t nread, const uv_buf_t*) {
       self->releaseIdleInput();
       return;
     }
-    self->handler_.onData();
+    self->handler_->onData();
     if (!self->closing()) {
       self->releaseIdleInput();
     }
@@ -112,9 +137,9 @@ void Connection::onRead(uv_stream_t* s, ssize_t nread, const uv_buf_t*) {
   }
   if (nread == UV_EOF) {
     self->peer_eof_ = true;
-    self->handler_.onEof();
+    self->handler_->onEof();
   } else {
-    self->handler_.onReadError(static_cast<int>(nread));
+    self->handler_->onReadError(static_cast<int>(nread));
   }
 }
 
@@ -155,7 +180,7 @@ void Connection::flush() {
     // A synchronous failure: the callback never runs, so release here only.
     inflight_.clear();
     inflight_bytes_ = 0;
-    handler_.onWriteError(rc);
+    handler_->onWriteError(rc);
   }
 }
 
@@ -168,12 +193,12 @@ void Connection::onWrite(uv_write_t* req, int status) {
     return;  // closing cancelled it; onClose follows
   }
   if (status < 0) {
-    self->handler_.onWriteError(status);
+    self->handler_->onWriteError(status);
     return;
   }
   self->flush();
   if (!self->closing() && self->state_ == State::Open) {
-    self->handler_.onWritable();
+    self->handler_->onWritable();
   }
 }
 
@@ -219,7 +244,7 @@ void Connection::close() {
   reading_ = false;
   if (!initialized_) {
     state_ = State::Closed;
-    handler_.onClosed();
+    handler_->onClosed();
     return;
   }
   uv_close(reinterpret_cast<uv_handle_t*>(&tcp_), &Connection::onClose);
@@ -230,7 +255,7 @@ void Connection::onClose(uv_handle_t* h) {
   self->state_ = State::Closed;
   self->pending_.clear();
   self->in_.reset();
-  self->handler_.onClosed();
+  self->handler_->onClosed();
 }
 
 }  // namespace plexgate::net

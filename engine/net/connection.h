@@ -25,6 +25,7 @@ class ConnectionHandler {
   virtual void onWritable() {}         // a write completed; pendingBytes() shrank
   virtual void onWriteError(int uv_err) = 0;
   virtual void onClosed() = 0;         // the handle is closed; the owner may go
+  virtual void onConnected(int /*uv_status*/) {}  // after connect(): 0 or an error
 };
 
 class Connection {
@@ -38,6 +39,12 @@ class Connection {
 
   // Accepts from a listening stream; false (and the handle closed) on failure.
   bool accept(uv_stream_t* server);
+  // Starts an outbound connection; ConnectionHandler::onConnected reports
+  // the result. Returns a synchronous error (the handle is then closed).
+  int connect(const sockaddr* addr);
+  // Hands this connection's events to another handler (an upstream
+  // connection moving between requests, or into the idle pool).
+  void setHandler(ConnectionHandler& handler) { handler_ = &handler; }
 
   void readStart();
   void readStop();
@@ -76,15 +83,17 @@ class Connection {
   static void onWrite(uv_write_t* req, int status);
   static void onShutdown(uv_shutdown_t* req, int status);
   static void onClose(uv_handle_t* h);
+  static void onConnect(uv_connect_t* req, int status);
   void flush();
   void startShutdown();
   void releaseIdleInput();
 
   loop::EventLoop& loop_;
-  ConnectionHandler& handler_;
+  ConnectionHandler* handler_;
   uv_tcp_t tcp_;
   uv_write_t write_req_;
   uv_shutdown_t shutdown_req_;
+  uv_connect_t connect_req_;
   State state_ = State::Open;
   bool initialized_ = false;
   bool reading_ = false;

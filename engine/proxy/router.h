@@ -1,9 +1,13 @@
-// Router: (host, path) -> route for one listener. Immutable once built, so it
-// is built on the control thread with its config snapshot and shared
-// read-only by every worker loop. Longest prefix wins; a route with a host
-// beats a host-less one of the same prefix length.
+// Router: (host, path) -> what answers the request, for one listener.
+// Immutable once built: built with its config snapshot and shared read-only
+// by the worker loops. Entries are the listener's own routes plus, when the
+// listener serves services, one entry per Zowe service route
+// /{serviceId}/{gatewayUrl}. Longest prefix wins; a route with a host beats
+// a host-less one of the same length; service routes match whole segments.
 #pragma once
 
+#include <cstddef>
+#include <string>
 #include <string_view>
 #include <vector>
 
@@ -11,13 +15,33 @@
 
 namespace plexgate::proxy {
 
+struct RouteEntry {
+  enum class Kind { Respond, Echo, Proxy, Service };
+  Kind kind = Kind::Respond;
+  std::string prefix;  // "/api/" or "/svc/api/v1"
+  std::string host;    // "" = any
+  bool whole_segments = false;  // "/svc/api/v1" matches "/svc/api/v1/x", not "/svc/api/v10"
+  const config::RespondAction* respond = nullptr;
+  const config::ProxyAction* proxy = nullptr;
+  const config::Service* service = nullptr;
+  const config::ServiceRoute* service_route = nullptr;
+  size_t cluster = 0;  // index into Config::clusters (Proxy, Service)
+};
+
+struct RouteMatch {
+  const RouteEntry* entry = nullptr;
+  std::string_view path;       // the request's path (no query)
+  std::string_view remainder;  // path after the matched prefix
+  std::string_view query;      // "?a=1" or ""
+};
+
 class Router {
  public:
-  // `listener` must outlive the router (both belong to one config snapshot).
-  explicit Router(const config::Listener& listener);
+  // `config` (and so `listener`) must outlive the router.
+  Router(const config::Config& config, const config::Listener& listener);
 
-  // `host` is the Host header value (port allowed); `target` the request-target.
-  const config::Route* match(std::string_view host, std::string_view target) const;
+  RouteMatch match(std::string_view host, std::string_view target) const;
+  size_t size() const { return entries_.size(); }
 
   // The path part of a request-target: origin-form up to '?' or '#',
   // absolute-form after the authority; "*" stays "*".
@@ -25,7 +49,7 @@ class Router {
   static bool hostMatches(std::string_view pattern, std::string_view host);
 
  private:
-  std::vector<const config::Route*> routes_;  // longest prefix first
+  std::vector<RouteEntry> entries_;  // longest prefix first
 };
 
 }  // namespace plexgate::proxy

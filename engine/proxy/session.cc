@@ -7,6 +7,7 @@
 #include "engine/http/response_writer.h"
 #include "engine/net/address.h"
 #include "engine/proxy/router.h"
+#include "engine/proxy/proxy_stream.h"
 
 namespace plexgate::proxy {
 
@@ -88,6 +89,15 @@ bool Session::start(uv_stream_t* server) {
 
 void Session::onData() {
   got_bytes_ = true;
+  if (tunnel_) {
+    const std::string_view data = conn_.unread();
+    proxy_->tunnelSend(conn_.inputSlice(), data.data(), data.size());
+    conn_.consume(data.size());
+    if (proxy_->bodyBlocked()) {
+      conn_.readStop();
+    }
+    return;
+  }
   processInput();
 }
 
@@ -100,12 +110,28 @@ void Session::pinInputSlice() {
   }
 }
 
+bool Session::canFeed() const {
+  if (ending_ || conn_closed_ || !conn_.open() || tunnel_) {
+    return false;
+  }
+  if (stream_.active && stream_.request_done) {
+    return false;  // the next request waits for this response
+  }
+  if (outputHigh()) {
+    return false;  // the client is not reading: stop parsing what it sends
+  }
+  if (raw_body_ && proxy_ && proxy_->bodyBlocked()) {
+    return false;  // the upstream is not reading the body
+  }
+  return true;
+}
+
 void Session::processInput() {
   if (in_input_) {
     return;
   }
   in_input_ = true;
-  while (!paused_ && !ending_ && !conn_closed_ && conn_.open()) {
+  while (canFeed()) {
     const std::string_view data = conn_.unread();
     if (data.empty()) {
       break;
@@ -114,17 +140,31 @@ void Session::processInput() {
       pinInputSlice();
     }
     const parsers::ExecResult r = parser_.execute(data.data(), data.size());
+    if (raw_body_ && r.consumed > 0 && !conn_closed_) {
+      // Request body bytes exactly as received (chunk framing included),
+      // handed to the upstream by reference.
+      proxy_->sendBody(conn_.inputSlice(), data.data(), r.consumed);
+    }
     conn_.consume(r.consumed);
     if (conn_closed_) {
       break;
     }
-    if (r.status == parsers::ExecResult::Status::Upgrade) {
-      // No route here takes over the connection: decline the upgrade and
-      // keep speaking HTTP/1.1 (RFC 9110 7.8 lets the server ignore it).
-      parser_.resumeAfterUpgrade();
-      continue;
+    if (body_start_pending_) {
+      body_start_pending_ = false;
+      raw_body_ = true;
     }
-    if (r.status == parsers::ExecResult::Status::Error) {
+    if (body_end_pending_) {
+      body_end_pending_ = false;
+      raw_body_ = false;
+      proxy_->endBody();
+    }
+    if (r.status == parsers::ExecResult::Status::Paused) {
+      parser_.resume();  // we stopped at an exact position; canFeed() decides the rest
+    } else if (r.status == parsers::ExecResult::Status::Upgrade) {
+      // Not taken over (no 101 from a proxy): keep speaking HTTP/1.1, as
+      // RFC 9110 7.8 allows a server that ignores Upgrade.
+      parser_.resumeAfterUpgrade();
+    } else if (r.status == parsers::ExecResult::Status::Error) {
       onParseError(r);
       break;
     }
@@ -133,25 +173,19 @@ void Session::processInput() {
   if (conn_closed_) {
     return;
   }
+  if (tunnel_) {
+    return;
+  }
   if (!parser_.inMessage() && !stream_.active) {
     head_pins_.clear();
   }
   flush();
-  if (paused_ || ending_) {
-    conn_.readStop();
-  } else {
+  if (canFeed() || (!ending_ && !stream_.active && conn_.unread().empty())) {
     conn_.readStart();
+  } else {
+    conn_.readStop();
   }
   updateTimeout(true);
-}
-
-void Session::resumeInput() {
-  if (!paused_ || ending_ || conn_closed_) {
-    return;
-  }
-  paused_ = false;
-  parser_.resume();
-  processInput();
 }
 
 void Session::onMessageBegin() {
@@ -162,7 +196,6 @@ void Session::onMessageBegin() {
   }
   stream_ = Stream{};
   stream_.active = true;
-  stream_.start_ms = loop_.now();
   stream_.start_ns = monotonicNs();
   if (timeout_.list() != &loop_.headerTimeouts()) {
     loop_.headerTimeouts().arm(timeout_, loop_.now());
@@ -202,12 +235,13 @@ parsers::Next Session::onHead(parsers::MessageHead& head) {
     s.keep_alive = false;
     return parsers::Next::Continue;
   }
-  const config::Route* route = listener_.router->match(host, head.target);
-  if (route == nullptr) {
+  const RouteMatch match = listener_.router->match(host, head.target);
+  if (match.entry == nullptr) {
     sendLocal(404, "No route matches this request");
     return parsers::Next::Continue;
   }
-  if (const auto* respond = std::get_if<config::RespondAction>(&route->action)) {
+  if (match.entry->kind == RouteEntry::Kind::Respond) {
+    const config::RespondAction* respond = match.entry->respond;
     s.respond = respond;
     if (respond->delay.count() > 0) {
       s.waiting_delay = true;
@@ -221,6 +255,9 @@ parsers::Next Session::onHead(parsers::MessageHead& head) {
       sendRespond();
     }
     return parsers::Next::Continue;
+  }
+  if (match.entry->kind == RouteEntry::Kind::Proxy || match.entry->kind == RouteEntry::Kind::Service) {
+    return startProxy(head, match, expect_continue);
   }
   // Echo: stream the request back as it arrives.
   s.echo = true;
@@ -244,8 +281,7 @@ parsers::Next Session::onBody(std::string_view chunk) {
     }
     stream_.body_sent += chunk.size();
     if (outputHigh()) {
-      paused_ = true;
-      return parsers::Next::Pause;
+      return parsers::Next::Pause;  // processInput stops feeding until writable
     }
   }
   return parsers::Next::Continue;
@@ -253,6 +289,12 @@ parsers::Next Session::onBody(std::string_view chunk) {
 
 parsers::Next Session::onMessageComplete() {
   stream_.request_done = true;
+  if (raw_body_ || body_start_pending_) {
+    body_start_pending_ = false;
+    body_end_pending_ = true;  // after this execute's bytes are forwarded
+  } else if (stream_.proxy && proxy_) {
+    proxy_->endBody();
+  }
   if (stream_.echo) {
     if (stream_.echo_chunked && !stream_.head_request) {
       out_.appendCopy(http::kLastChunk);
@@ -264,13 +306,12 @@ parsers::Next Session::onMessageComplete() {
 
 parsers::Next Session::completeStream() {
   if (!stream_.response_done || !stream_.request_done) {
-    // Response still to come (a delay): hold further pipelined requests.
-    paused_ = true;
+    // Response still to come (a delay, an upstream): stop exactly here so
+    // pipelined requests wait (canFeed() is false until it is done).
     return parsers::Next::Pause;
   }
   finishStream();
   if (ending_ || outputHigh()) {
-    paused_ = !ending_;
     return parsers::Next::Pause;
   }
   return parsers::Next::Continue;
@@ -383,8 +424,17 @@ void Session::flush() {
 }
 
 void Session::onWritable() {
-  if (paused_ && !stream_.waiting_delay && conn_.pendingBytes() < kOutputLowWatermark) {
-    resumeInput();
+  if (proxy_ && stream_.proxy) {
+    proxy_->onDownstreamWritable();
+    if (conn_closed_) {
+      return;
+    }
+  }
+  if (tunnel_) {
+    return;
+  }
+  if (conn_.pendingBytes() < kOutputLowWatermark && !in_input_) {
+    processInput();
     return;
   }
   updateTimeout(true);
@@ -401,10 +451,7 @@ void Session::onDelayTimer(uv_timer_t* t) {
     self->finishStream();
   }
   self->flush();
-  self->resumeInput();
-  if (!self->conn_closed_) {
-    self->updateTimeout(false);
-  }
+  self->processInput();
 }
 
 // ---- errors, timeouts, shutdown -----------------------------------------------
@@ -441,8 +488,8 @@ void Session::updateTimeout(bool progress) {
   if (conn_closed_ || ending_) {
     return;  // lingering close has its own timeout
   }
-  if (stream_.waiting_delay) {
-    timeout_.cancel();
+  if (stream_.waiting_delay || (stream_.active && stream_.proxy && !stream_.response_started)) {
+    timeout_.cancel();  // the delay, or the upstream's own timeouts, apply
     return;
   }
   const bool idle = !stream_.active && !parser_.inMessage() && conn_.pendingBytes() == 0;
@@ -511,6 +558,14 @@ void Session::drain() {
 void Session::forceClose() { conn_.close(); }
 
 void Session::onEof() {
+  if (tunnel_) {
+    ending_ = true;
+    if (proxy_) {
+      proxy_->cancel();
+    }
+    flush();
+    return;
+  }
   if (stream_.active && stream_.request_done && !stream_.response_done) {
     // Half-close after a complete request: answer, then close.
     stream_.keep_alive = false;
@@ -533,6 +588,9 @@ void Session::onWriteError(int) { conn_.close(); }
 void Session::onClosed() {
   conn_closed_ = true;
   timeout_.cancel();
+  if (proxy_) {
+    proxy_->cancel();  // the upstream connection is dropped, never pooled
+  }
   head_pins_.clear();
   out_.clear();
   auto& c = worker_.counters();
@@ -549,6 +607,125 @@ void Session::onDelayTimerClosed(uv_handle_t* h) { static_cast<Session*>(h->data
 void Session::destroy() {
   worker_.removeSession(this);
   loop_.deferredDelete(std::unique_ptr<loop::DeferredDeletable>(this));
+}
+
+// ---- proxying -------------------------------------------------------------------
+
+bool Session::peerTrusted() const {
+  for (const net::Cidr& c : listener_.trusted_proxies) {
+    if (c.contains(conn_.peer())) {
+      return true;
+    }
+  }
+  return false;
+}
+
+parsers::Next Session::startProxy(parsers::MessageHead& head, const RouteMatch& match, bool expect_continue) {
+  stream_.proxy = true;
+  if (!proxy_) {
+    ProxyDownstream& down = *this;
+    proxy_ = std::make_unique<ProxyStream>(worker_.upstreams(), down);
+  }
+  if (peer_text_.empty()) {
+    peer_text_ = net::peerString(conn_.peer());
+  }
+  ProxyRequest req;
+  req.head = &head;
+  req.match = match;
+  req.peer = peer_text_;
+  req.peer_trusted = peerTrusted();
+  req.listener_port = listener_.config->port;
+  req.expect_continue = expect_continue;
+  proxy_->start(req);
+  if (head.hasBody() && !stream_.response_started) {
+    body_start_pending_ = true;
+    return parsers::Next::Pause;  // the exact end of the head: the body follows
+  }
+  return parsers::Next::Continue;
+}
+
+void Session::downstreamFlush() {
+  if (!out_.empty() && !conn_closed_) {
+    conn_.write(out_);
+  }
+}
+
+void Session::onProxyResponseHead(int status, bool close_after) {
+  stream_.status = status;
+  stream_.response_started = true;
+  if (close_after) {
+    stream_.keep_alive = false;
+  }
+  updateTimeout(true);
+}
+
+void Session::onProxyResponseComplete() {
+  stream_.response_done = true;
+  if (!stream_.request_done) {
+    // The upstream answered before the request body ended: the rest of the
+    // body is not read, so this connection cannot carry another request.
+    stream_.keep_alive = false;
+    stream_.request_done = true;
+    raw_body_ = body_start_pending_ = body_end_pending_ = false;
+  }
+  if (!parser_.inMessage() || !in_input_) {
+    finishStream();
+    flush();
+    processInput();
+  }
+}
+
+void Session::onProxyError(int status, std::string_view message) {
+  sendLocal(status, message);
+  if (stream_.request_done) {
+    finishStream();
+    flush();
+    if (!in_input_) {
+      processInput();
+    }
+  }
+}
+
+void Session::onProxyAbort() {
+  // Part of the response is out: never let it look complete.
+  ending_ = true;
+  flush();
+  conn_.close();
+}
+
+void Session::onProxyRequestWritable() {
+  if (tunnel_) {
+    conn_.readStart();
+    return;
+  }
+  if (!in_input_) {
+    processInput();
+  }
+}
+
+void Session::onProxyTunnel() {
+  tunnel_ = true;
+  raw_body_ = false;
+  timeout_.cancel();
+  stream_.response_done = true;
+  logRequest();
+  // Bytes the client sent after the upgrade request belong to the tunnel.
+  const std::string_view rest = conn_.unread();
+  if (!rest.empty()) {
+    proxy_->tunnelSend(conn_.inputSlice(), rest.data(), rest.size());
+    conn_.consume(rest.size());
+  }
+  conn_.readStart();
+}
+
+void Session::onProxyTunnelEnd() {
+  ending_ = true;
+  stream_.active = false;
+  flush();
+  if (conn_.open()) {
+    conn_.finish();
+    loop_.lingerTimeouts().arm(timeout_, loop_.now());
+  }
 }
 
 void Session::logRequest() {

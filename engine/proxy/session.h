@@ -1,15 +1,18 @@
 // Session: one downstream HTTP/1.1 connection on one worker loop. It parses
-// requests in place over the connection's read slices, answers them in order
-// (one request at a time: the parser pauses at a message's end until its
-// response is queued, so pipelined requests are answered in order with
-// bounded memory), applies the limits and timeouts, and logs each request.
-// Owned by its Worker's list; freed by deferred delete after the connection's
-// close callback (and the delay timer's, when it was used).
+// requests in place over the connection's read slices and answers them in
+// order, one at a time: the parser stops at the end of each message until
+// its response is queued, so pipelined requests are answered in order with
+// bounded memory. Local routes (respond, echo) answer here; proxy and
+// service routes hand the request to a ProxyStream, and request and response
+// bodies pass through as raw bytes by reference. Owned by its Worker's list;
+// freed by deferred delete after the connection's close callback (and the
+// delay timer's, when it was used).
 #pragma once
 
 #include <uv.h>
 
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -19,6 +22,7 @@
 #include "engine/loop/event_loop.h"
 #include "engine/loop/timeout_list.h"
 #include "engine/net/connection.h"
+#include "engine/proxy/proxy_stream.h"
 #include "engine/server/worker.h"
 #include "parsers/http1_parser.h"
 
@@ -26,7 +30,8 @@ namespace plexgate::proxy {
 
 class Session final : public loop::DeferredDeletable,
                       private net::ConnectionHandler,
-                      private parsers::Http1Handler {
+                      private parsers::Http1Handler,
+                      private ProxyDownstream {
  public:
   Session(server::Worker& worker, server::ListenerRuntime& listener);
   ~Session() override;
@@ -54,10 +59,10 @@ class Session final : public loop::DeferredDeletable,
     bool request_done = false;
     bool echo = false;
     bool echo_chunked = false;
+    bool proxy = false;
     bool waiting_delay = false;
     int status = 0;
     uint64_t body_sent = 0;
-    uint64_t start_ms = 0;
     uint64_t start_ns = 0;
     std::string_view method;
     std::string_view target;
@@ -82,20 +87,36 @@ class Session final : public loop::DeferredDeletable,
   parsers::Next onBody(std::string_view chunk) override;
   parsers::Next onMessageComplete() override;
 
+  // ProxyDownstream
+  buf::BufferChain& downstreamOut() override { return out_; }
+  void downstreamFlush() override;
+  size_t downstreamPending() const override { return out_.size() + conn_.pendingBytes(); }
+  bool downstreamKeepAlive() const override { return stream_.keep_alive; }
+  void onProxyResponseHead(int status, bool close_after) override;
+  void onProxyBodyBytes(uint64_t n) override { stream_.body_sent += n; }
+  void onProxyResponseComplete() override;
+  void onProxyError(int status, std::string_view message) override;
+  void onProxyAbort() override;
+  void onProxyRequestWritable() override;
+  void onProxyTunnel() override;
+  void onProxyTunnelEnd() override;
+
+  bool canFeed() const;
   void processInput();
   void flush();
   void pinInputSlice();
   bool outputHigh() const;
   http::ConnectionHeader connectionHeader() const;
+  parsers::Next startProxy(parsers::MessageHead& head, const RouteMatch& match, bool expect_continue);
   void sendRespond();
   void sendEchoHead(const parsers::MessageHead& head);
   void sendLocal(int status, std::string_view message);
   parsers::Next completeStream();
   void finishStream();
   void onParseError(const parsers::ExecResult& r);
-  void resumeInput();
   void updateTimeout(bool progress);
   void logRequest();
+  bool peerTrusted() const;
   static void onTimeout(loop::TimeoutNode& node);
   static void onDelayTimer(uv_timer_t* t);
   static void onDelayTimerClosed(uv_handle_t* h);
@@ -110,16 +131,20 @@ class Session final : public loop::DeferredDeletable,
   buf::BufferChain out_;
   loop::TimeoutNode timeout_;
   std::vector<buf::SliceRef> head_pins_;
-  std::string peer_text_;  // formatted once, for the access log
+  std::string peer_text_;  // formatted once: access log, X-Forwarded-For
   Stream stream_;
+  std::unique_ptr<ProxyStream> proxy_;  // made on the first proxied request, then reused
   uv_timer_t delay_timer_;
   bool delay_timer_init_ = false;
   bool in_input_ = false;   // processInput is on the stack
-  bool paused_ = false;     // parser paused: stream in progress or backpressure
   bool ending_ = false;     // last response queued; no more requests parsed
   bool draining_ = false;
   bool conn_closed_ = false;
   bool got_bytes_ = false;  // any byte of the current/next request arrived
+  bool raw_body_ = false;   // consumed request bytes are body for the proxy
+  bool body_start_pending_ = false;
+  bool body_end_pending_ = false;
+  bool tunnel_ = false;
   uint32_t requests_ = 0;
 };
 

@@ -8,16 +8,25 @@
 
 namespace plexgate::server {
 
-Worker::Worker(size_t index, config::ConfigPtr config, std::vector<int> fds, AccessLogSink* access_log)
-    : index_(index), config_(std::move(config)), access_log_(access_log) {
+Worker::Worker(size_t index, config::ConfigPtr config, proxy::UpstreamDirectoryPtr upstreams, std::vector<int> fds,
+               AccessLogSink* access_log)
+    : index_(index),
+      config_(std::move(config)),
+      access_log_(access_log),
+      upstreams_(loop_, std::move(upstreams), 0x9e3779b97f4a7c15ull * (index + 1)) {
   loop_.headerTimeouts().setDuration(static_cast<uint64_t>(config_->timeouts.header.count()));
   loop_.idleTimeouts().setDuration(static_cast<uint64_t>(config_->timeouts.idle.count()));
   for (size_t i = 0; i < fds.size(); ++i) {
     auto lr = std::make_unique<ListenerRuntime>();
     lr->worker = this;
     lr->config = &config_->listeners[i];
-    lr->router = std::make_unique<proxy::Router>(*lr->config);
+    lr->router = std::make_unique<proxy::Router>(*config_, *lr->config);
     lr->fd = fds[i];
+    for (const std::string& cidr : lr->config->trusted_proxies) {
+      if (auto c = net::Cidr::parse(cidr)) {
+        lr->trusted_proxies.push_back(*c);
+      }
+    }
     listeners_.push_back(std::move(lr));
   }
 }
@@ -109,6 +118,7 @@ void Worker::doDrain(config::Millis timeout) {
   for (proxy::Session* s : snapshot) {
     s->drain();
   }
+  upstreams_.closeIdle();
   maybeFinishDrain();
 }
 
@@ -124,6 +134,7 @@ void Worker::maybeFinishDrain() {
   if (!draining_ || !sessions_.empty() || loop_.stopping()) {
     return;
   }
+  upstreams_.closeIdle();
   if (drain_timer_open_) {
     drain_timer_open_ = false;
     uv_close(reinterpret_cast<uv_handle_t*>(&drain_timer_), nullptr);

@@ -16,7 +16,9 @@
 
 #include "engine/config/config.h"
 #include "engine/loop/event_loop.h"
+#include "engine/net/address.h"
 #include "engine/proxy/router.h"
+#include "engine/proxy/upstream_pool.h"
 #include "engine/server/access_log.h"
 
 namespace plexgate::proxy {
@@ -44,6 +46,7 @@ struct ListenerRuntime {
   Worker* worker = nullptr;
   const config::Listener* config = nullptr;
   std::unique_ptr<proxy::Router> router;
+  std::vector<net::Cidr> trusted_proxies;
   uv_tcp_t tcp;
   int fd = -1;
   bool open = false;
@@ -52,7 +55,8 @@ struct ListenerRuntime {
 class Worker {
  public:
   // `fds` holds one bound socket per config listener, in config order.
-  Worker(size_t index, config::ConfigPtr config, std::vector<int> fds, AccessLogSink* access_log);
+  Worker(size_t index, config::ConfigPtr config, proxy::UpstreamDirectoryPtr upstreams, std::vector<int> fds,
+         AccessLogSink* access_log);
   ~Worker();
   Worker(const Worker&) = delete;
   Worker& operator=(const Worker&) = delete;
@@ -71,6 +75,7 @@ class Worker {
   const config::ConfigPtr& configPtr() const { return config_; }
   AccessLogSink* accessLog() { return access_log_; }
   WorkerCounters& counters() { return counters_; }
+  proxy::UpstreamPool& upstreams() { return upstreams_; }
   bool draining() const { return draining_; }
 
   // Session bookkeeping (worker thread).
@@ -88,6 +93,7 @@ class Worker {
   config::ConfigPtr config_;
   AccessLogSink* access_log_;
   loop::EventLoop loop_;
+  proxy::UpstreamPool upstreams_;
   std::vector<std::unique_ptr<ListenerRuntime>> listeners_;
   std::vector<proxy::Session*> sessions_;  // unordered; index kept in Session
   WorkerCounters counters_;

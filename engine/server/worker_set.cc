@@ -28,6 +28,7 @@ std::unique_ptr<WorkerSet> WorkerSet::create(config::ConfigPtr config, size_t wo
     workers = config->workers != 0 ? config->workers : defaultWorkerCount();
   }
   std::unique_ptr<WorkerSet> set(new WorkerSet());
+  set->upstreams_ = std::make_shared<const proxy::UpstreamDirectory>(config);
   std::vector<std::vector<int>> per_worker(workers);
   for (const config::Listener& l : config->listeners) {
     auto addr = net::makeAddress(l.host, l.port);
@@ -55,7 +56,7 @@ std::unique_ptr<WorkerSet> WorkerSet::create(config::ConfigPtr config, size_t wo
   }
   for (size_t w = 0; w < workers; ++w) {
     AccessLogSink* sink = access_log != nullptr ? access_log->sink(w) : nullptr;
-    set->workers_.push_back(std::make_unique<Worker>(w, config, std::move(per_worker[w]), sink));
+    set->workers_.push_back(std::make_unique<Worker>(w, config, set->upstreams_, std::move(per_worker[w]), sink));
   }
   return set;
 }

@@ -36,6 +36,7 @@ class WorkerSet {
 
   // The address each listener really bound (port filled in when 0 was asked).
   const std::vector<net::Address>& addresses() const { return addresses_; }
+  const proxy::UpstreamDirectoryPtr& upstreams() const { return upstreams_; }
   size_t size() const { return workers_.size(); }
   Worker& worker(size_t i) { return *workers_[i]; }
 
@@ -50,6 +51,7 @@ class WorkerSet {
   WorkerSet() = default;
   std::vector<std::unique_ptr<Worker>> workers_;
   std::vector<net::Address> addresses_;
+  proxy::UpstreamDirectoryPtr upstreams_;
   std::atomic<size_t> exited_{0};
   std::atomic<bool> leaked_{false};
 };

@@ -1,0 +1,734 @@
+#include "engine/proxy/proxy_stream.h"
+
+#include <charconv>
+#include <cstring>
+
+#include "engine/http/response_writer.h"
+
+namespace plexgate::proxy {
+
+namespace {
+
+// Body bytes queued toward a peer beyond this stop reading from the other
+// side until the queue drains below the low mark (Envoy-style watermarks).
+constexpr size_t kHighWatermark = 256 * 1024;
+constexpr size_t kLowWatermark = 64 * 1024;
+// A request body is kept for a retry only while it is this small.
+constexpr size_t kReplayLimit = 64 * 1024;
+
+char lower(char c) { return (c >= 'A' && c <= 'Z') ? static_cast<char>(c + 32) : c; }
+
+bool iequals(std::string_view a, std::string_view b) {
+  if (a.size() != b.size()) {
+    return false;
+  }
+  for (size_t i = 0; i < a.size(); ++i) {
+    if (lower(a[i]) != lower(b[i])) {
+      return false;
+    }
+  }
+  return true;
+}
+
+// RFC 9110 7.6.1 hop-by-hop fields, plus the non-standard ones proxies drop.
+bool isHopByHop(std::string_view name) {
+  switch (name.size()) {
+    case 2: return iequals(name, "te");
+    case 7: return iequals(name, "trailer") || iequals(name, "upgrade");
+    case 10: return iequals(name, "connection") || iequals(name, "keep-alive");
+    case 16: return iequals(name, "proxy-connection");
+    case 17: return iequals(name, "transfer-encoding");
+    default: return false;
+  }
+}
+
+// Is `name` listed in any Connection header's tokens?
+bool namedInConnection(const parsers::MessageHead& h, std::string_view name) {
+  for (const auto& f : h.headers) {
+    if (f.name.size() != 10 || !iequals(f.name, "connection")) {
+      continue;
+    }
+    std::string_view v = f.value;
+    while (!v.empty()) {
+      const size_t comma = v.find(',');
+      std::string_view tok = v.substr(0, comma);
+      while (!tok.empty() && (tok.front() == ' ' || tok.front() == '\t')) {
+        tok.remove_prefix(1);
+      }
+      while (!tok.empty() && (tok.back() == ' ' || tok.back() == '\t')) {
+        tok.remove_suffix(1);
+      }
+      if (iequals(tok, name)) {
+        return true;
+      }
+      if (comma == std::string_view::npos) {
+        break;
+      }
+      v.remove_prefix(comma + 1);
+    }
+  }
+  return false;
+}
+
+bool isForwardedHeader(std::string_view name) {
+  return name.size() >= 15 && name.size() <= 18 && iequals(name.substr(0, 12), "x-forwarded-") &&
+         (iequals(name, "x-forwarded-for") || iequals(name, "x-forwarded-proto") ||
+          iequals(name, "x-forwarded-host") || iequals(name, "x-forwarded-port") ||
+          iequals(name, "x-forwarded-prefix"));
+}
+
+bool idempotent(std::string_view method) {
+  return method == "GET" || method == "HEAD" || method == "OPTIONS" || method == "PUT" || method == "DELETE" ||
+         method == "TRACE";
+}
+
+// Appends `a` + `b` with exactly one '/' between them when both have one.
+void appendJoined(buf::BufferChain& out, std::string_view a, std::string_view b) {
+  if (!a.empty() && a.back() == '/' && !b.empty() && b.front() == '/') {
+    b.remove_prefix(1);
+  }
+  out.appendCopy(a);
+  out.appendCopy(b);
+  if (a.empty() && b.empty()) {
+    out.appendCopy("/");
+  }
+}
+
+parsers::Http1Limits responseLimits() {
+  parsers::Http1Limits l;
+  l.max_head_bytes = 64 * 1024;
+  l.max_headers = 256;
+  l.max_uri_bytes = 64 * 1024;
+  return l;
+}
+
+}  // namespace
+
+ProxyStream::ProxyStream(UpstreamPool& pool, ProxyDownstream& down)
+    : pool_(pool),
+      down_(down),
+      loop_(pool.loop()),
+      parser_(parsers::Http1Parser::Type::Response, responseLimits(), *this),
+      out_(pool.loop().slicePool()),
+      queued_(pool.loop().slicePool()),
+      replay_(pool.loop().slicePool()),
+      timer_(&ProxyStream::onTimer, this) {}
+
+ProxyStream::~ProxyStream() { cancel(); }
+
+void ProxyStream::start(const ProxyRequest& req) {
+  req_ = req;
+  cluster_ = &pool_.cluster(req.match.entry->cluster);
+  state_ = State::Idle;
+  endpoint_ = -1;
+  tried_mask_ = 0;
+  attempts_ = 0;
+  body_sent_ = 0;
+  replayable_ = true;
+  request_complete_ = !req.head->hasBody();
+  head_forwarded_ = false;
+  continue_sent_ = false;
+  queued_.clear();
+  replay_.clear();
+  attempt();
+}
+
+void ProxyStream::attempt() {
+  ++attempts_;
+  parser_.reset();  // each attempt is a fresh response stream
+  got_response_bytes_ = false;
+  raw_body_ = body_start_pending_ = complete_pending_ = interim_ = needs_eof_ = retry_503_ = false;
+  bad_response_ = switching_ = false;
+  upstream_keep_alive_ = true;
+  read_blocked_ = false;
+  PickRequest pick;
+  pick.tried_mask = tried_mask_;
+  const parsers::MessageHead& h = *req_.head;
+  const config::Cluster& cc = *cluster_->config;
+  if (const auto* pin = h.find("x-instanceid")) {
+    pick.instance_id = pin->value;
+  }
+  if (cc.lb == config::LbPolicy::ConsistentHash) {
+    if (!cc.hash_header.empty()) {
+      if (const auto* f = h.find(cc.hash_header)) {
+        pick.hash_key = f->value;
+      }
+    } else if (const auto* cookie = h.find("cookie")) {
+      pick.hash_key = LoadBalancer::cookieValue(cookie->value, cc.hash_cookie);
+    }
+  }
+  endpoint_ = cluster_->lb->pick(pick, cluster_->states.data(), cluster_->states.size(), loop_.now());
+  if (endpoint_ < 0) {
+    fail(Failure::NoEndpoint);
+    return;
+  }
+  if (endpoint_ < 64) {
+    tried_mask_ |= uint64_t{1} << endpoint_;
+  }
+  ++cluster_->states[static_cast<size_t>(endpoint_)].active_requests;
+  up_ = pool_.takeIdle(req_.match.entry->cluster, static_cast<size_t>(endpoint_), *this);
+  if (up_ != nullptr) {
+    ++up_->requests;
+    state_ = State::Waiting;
+    sendHead();
+    return;
+  }
+  int rc = 0;
+  up_ = pool_.connect(req_.match.entry->cluster, static_cast<size_t>(endpoint_), *this, rc);
+  if (up_ == nullptr) {
+    fail(Failure::ConnectFailed);
+    return;
+  }
+  ++up_->requests;
+  state_ = State::Connecting;
+  armTimer(cc.connect_timeout);
+}
+
+void ProxyStream::onConnected(int status) {
+  if (state_ != State::Connecting) {
+    return;
+  }
+  if (status != 0) {
+    fail(Failure::ConnectFailed);
+    return;
+  }
+  state_ = State::Waiting;
+  sendHead();
+}
+
+void ProxyStream::sendHead() {
+  writeRequestHead(out_);
+  if (attempts_ > 1 && !replay_.empty()) {
+    out_.appendRefsOf(replay_);  // a retry resends the body kept so far
+  }
+  out_.moveFrom(queued_);
+  up_->conn().write(out_);
+  up_->conn().readStart();
+  const config::Cluster& cc = *cluster_->config;
+  armTimer(request_complete_ ? cc.response_timeout : cc.idle_timeout);
+  if (!bodyBlocked()) {
+    down_.onProxyRequestWritable();
+  }
+}
+
+void ProxyStream::writeRequestHead(buf::BufferChain& out) {
+  const parsers::MessageHead& h = *req_.head;
+  const RouteMatch& m = req_.match;
+  const RouteEntry& e = *m.entry;
+  out.appendCopy(h.method);
+  out.appendCopy(" ");
+  std::string_view forwarded_prefix;
+  if (e.kind == RouteEntry::Kind::Service) {
+    const auto& ep = cluster_->config->endpoints[static_cast<size_t>(endpoint_)];
+    const std::string_view rel = e.service_route->service_relative_url;
+    out.appendCopy(ep.base_path);
+    appendJoined(out, rel.empty() ? std::string_view("/") : rel, m.remainder);
+    out.appendCopy(m.query);
+    forwarded_prefix = e.prefix;
+  } else if (e.proxy != nullptr && e.proxy->rewrite_prefix) {
+    appendJoined(out, *e.proxy->rewrite_prefix, m.remainder);
+    out.appendCopy(m.query);
+    forwarded_prefix = std::string_view(e.prefix);
+    if (!forwarded_prefix.empty() && forwarded_prefix.back() == '/' && forwarded_prefix.size() > 1) {
+      forwarded_prefix.remove_suffix(1);
+    }
+  } else {
+    out.appendCopy(h.target);  // as sent: no re-encoding
+  }
+  out.appendCopy(" HTTP/1.1\r\n");
+  std::string_view xff, xfproto, xfhost, xfport, xfprefix, host;
+  std::string_view upgrade;
+  for (const parsers::HeaderField& f : h.headers) {
+    if (isForwardedHeader(f.name)) {
+      if (req_.peer_trusted) {
+        if (iequals(f.name, "x-forwarded-for")) {
+          xff = f.value;
+        } else if (iequals(f.name, "x-forwarded-proto")) {
+          xfproto = f.value;
+        } else if (iequals(f.name, "x-forwarded-host")) {
+          xfhost = f.value;
+        } else if (iequals(f.name, "x-forwarded-port")) {
+          xfport = f.value;
+        } else {
+          xfprefix = f.value;
+        }
+      }
+      continue;
+    }
+    if (f.name.size() == 4 && iequals(f.name, "host")) {
+      host = f.value;
+    }
+    if (isHopByHop(f.name)) {
+      if (h.upgrade && f.name.size() == 7 && iequals(f.name, "upgrade")) {
+        upgrade = f.value;
+      }
+      continue;
+    }
+    if (namedInConnection(h, f.name)) {
+      continue;
+    }
+    out.appendCopy(f.name);
+    out.appendCopy(": ");
+    out.appendCopy(f.value);
+    out.appendCopy("\r\n");
+  }
+  if (!upgrade.empty()) {
+    out.appendCopy("Connection: upgrade\r\nUpgrade: ");
+    out.appendCopy(upgrade);
+    out.appendCopy("\r\n");
+  }
+  if (h.chunked) {
+    out.appendCopy("Transfer-Encoding: chunked\r\n");
+  }
+  out.appendCopy("X-Forwarded-For: ");
+  if (!xff.empty()) {
+    out.appendCopy(xff);
+    out.appendCopy(", ");
+  }
+  out.appendCopy(req_.peer);
+  out.appendCopy("\r\nX-Forwarded-Proto: ");
+  out.appendCopy(xfproto.empty() ? std::string_view("http") : xfproto);
+  if (!xfhost.empty() || !host.empty()) {
+    out.appendCopy("\r\nX-Forwarded-Host: ");
+    out.appendCopy(xfhost.empty() ? host : xfhost);
+  }
+  out.appendCopy("\r\nX-Forwarded-Port: ");
+  if (!xfport.empty()) {
+    out.appendCopy(xfport);
+  } else {
+    char port[8];
+    auto r = std::to_chars(port, port + sizeof(port), req_.listener_port);
+    out.appendCopy(std::string_view(port, static_cast<size_t>(r.ptr - port)));
+  }
+  if (!forwarded_prefix.empty() || !xfprefix.empty()) {
+    out.appendCopy("\r\nX-Forwarded-Prefix: ");
+    out.appendCopy(xfprefix);
+    out.appendCopy(forwarded_prefix);
+  }
+  out.appendCopy("\r\n\r\n");
+}
+
+void ProxyStream::sendBody(const buf::SliceRef& slice, const char* data, size_t len) {
+  if (!active() || len == 0) {
+    return;  // answered already (a local error): the body is discarded
+  }
+  body_sent_ += len;
+  if (replayable_) {
+    if (replay_.size() + len <= kReplayLimit) {
+      replay_.appendRef(slice, data, len);
+    } else {
+      replay_.clear();
+      replayable_ = false;
+    }
+  }
+  if (up_ == nullptr || state_ == State::Connecting || state_ == State::Backoff) {
+    queued_.appendRef(slice, data, len);
+    return;
+  }
+  out_.appendRef(slice, data, len);
+  up_->conn().write(out_);
+  if (!got_response_bytes_) {
+    armTimer(cluster_->config->idle_timeout);
+  }
+}
+
+void ProxyStream::endBody() {
+  request_complete_ = true;
+  if (state_ == State::Waiting && !got_response_bytes_) {
+    armTimer(cluster_->config->response_timeout);
+  }
+}
+
+bool ProxyStream::bodyBlocked() const {
+  size_t pending = queued_.size();
+  if (up_ != nullptr) {
+    pending += up_->conn().pendingBytes();
+  }
+  return pending > kHighWatermark;
+}
+
+void ProxyStream::onWritable() {
+  if (state_ == State::Tunnel) {
+    if (up_ != nullptr && up_->conn().pendingBytes() < kLowWatermark) {
+      down_.onProxyRequestWritable();
+    }
+    return;
+  }
+  if (!request_complete_ && up_ != nullptr && up_->conn().pendingBytes() < kLowWatermark) {
+    down_.onProxyRequestWritable();
+  }
+}
+
+// ---- response -------------------------------------------------------------------
+
+void ProxyStream::onData() {
+  if (state_ == State::Tunnel) {
+    tunnelPump();
+    return;
+  }
+  if (state_ != State::Waiting && state_ != State::Receiving) {
+    return;
+  }
+  got_response_bytes_ = true;
+  parseResponse();
+}
+
+void ProxyStream::parseResponse() {
+  while (up_ != nullptr && !read_blocked_ && (state_ == State::Waiting || state_ == State::Receiving)) {
+    const std::string_view data = up_->conn().unread();
+    if (data.empty()) {
+      break;
+    }
+    const parsers::ExecResult r = parser_.execute(data.data(), data.size());
+    if (raw_body_ && r.consumed > 0) {
+      // Zero copy: the client's queue references the upstream read slice.
+      down_.downstreamOut().appendRef(up_->conn().inputSlice(), data.data(), r.consumed);
+      down_.onProxyBodyBytes(r.consumed);
+    }
+    up_->conn().consume(r.consumed);
+    if (bad_response_) {
+      fail(Failure::BadResponse);
+      return;
+    }
+    if (body_start_pending_) {
+      body_start_pending_ = false;
+      raw_body_ = true;
+    }
+    if (retry_503_) {
+      fail(Failure::Reset);  // canRetry() held when the 503 head arrived
+      return;
+    }
+    if (r.status == parsers::ExecResult::Status::Paused) {
+      parser_.resume();
+    }
+    if (complete_pending_) {
+      finishResponse();
+      return;
+    }
+    if (r.status == parsers::ExecResult::Status::Paused) {
+      // resumed above; keep parsing
+    } else if (r.status == parsers::ExecResult::Status::Upgrade) {
+      state_ = State::Tunnel;
+      timer_.cancel();
+      down_.downstreamFlush();
+      down_.onProxyTunnel();
+      tunnelPump();
+      return;
+    } else if (r.status == parsers::ExecResult::Status::Error) {
+      fail(Failure::BadResponse);
+      return;
+    }
+    if (down_.downstreamPending() > kHighWatermark) {
+      read_blocked_ = true;
+      up_->conn().readStop();
+    }
+  }
+  if (state_ == State::Receiving || state_ == State::Waiting) {
+    down_.downstreamFlush();
+    if (got_response_bytes_) {
+      armTimer(cluster_->config->idle_timeout);
+    }
+  }
+}
+
+parsers::Next ProxyStream::onHead(parsers::MessageHead& h) {
+  const bool head_request = req_.head->method == "HEAD";
+  if (h.status >= 100 && h.status < 200 && h.status != 101) {
+    // Interim: pass a 100 on when the client asked for it; drop the rest.
+    interim_ = true;
+    if (h.status == 100 && req_.expect_continue && !continue_sent_) {
+      continue_sent_ = true;
+      down_.downstreamOut().appendCopy(http::kContinue);
+      down_.downstreamFlush();
+    }
+    return parsers::Next::Continue;
+  }
+  LoadBalancer::onSuccess(cluster_->states[static_cast<size_t>(endpoint_)]);
+  if (h.status == 503 && canRetry(Failure::Reset)) {
+    retry_503_ = true;
+    return parsers::Next::Pause;
+  }
+  if (h.status == 101 && !req_.head->upgrade) {
+    bad_response_ = true;  // a switch nobody asked for
+    return parsers::Next::Pause;
+  }
+  switching_ = h.status == 101;
+  state_ = State::Receiving;
+  upstream_keep_alive_ = h.keep_alive;
+  const bool no_body = head_request || h.status == 204 || h.status == 304 || h.status == 101;
+  needs_eof_ = !no_body && !h.chunked && !h.content_length;
+  const bool close_after = needs_eof_ || !down_.downstreamKeepAlive() || !request_complete_;
+  writeResponseHead(h, close_after);
+  head_forwarded_ = true;
+  down_.onProxyResponseHead(h.status, close_after);
+  if (head_request) {
+    return parsers::Next::SkipBody;
+  }
+  if (!no_body) {
+    body_start_pending_ = true;
+    return parsers::Next::Pause;  // the exact end of the head
+  }
+  return parsers::Next::Continue;
+}
+
+void ProxyStream::writeResponseHead(const parsers::MessageHead& h, bool close_after) {
+  buf::BufferChain& out = down_.downstreamOut();
+  char status[8];
+  auto r = std::to_chars(status, status + sizeof(status), h.status);
+  out.appendCopy("HTTP/1.1 ");
+  out.appendCopy(std::string_view(status, static_cast<size_t>(r.ptr - status)));
+  out.appendCopy(" ");
+  out.appendCopy(http::reasonPhrase(h.status));
+  out.appendCopy("\r\n");
+  std::string_view upgrade;
+  for (const parsers::HeaderField& f : h.headers) {
+    if (isHopByHop(f.name)) {
+      if (h.status == 101 && f.name.size() == 7 && iequals(f.name, "upgrade")) {
+        upgrade = f.value;
+      }
+      continue;
+    }
+    if (namedInConnection(h, f.name)) {
+      continue;
+    }
+    out.appendCopy(f.name);
+    out.appendCopy(": ");
+    out.appendCopy(f.value);
+    out.appendCopy("\r\n");
+  }
+  if (h.status == 101) {
+    out.appendCopy("Connection: upgrade\r\nUpgrade: ");
+    out.appendCopy(upgrade);
+    out.appendCopy("\r\n\r\n");
+    return;
+  }
+  if (h.chunked) {
+    out.appendCopy("Transfer-Encoding: chunked\r\n");
+  }
+  if (close_after) {
+    out.appendCopy("Connection: close\r\n");
+  } else if (req_.head->http_minor == 0) {
+    out.appendCopy("Connection: keep-alive\r\n");
+  }
+  out.appendCopy("\r\n");
+}
+
+parsers::Next ProxyStream::onBody(std::string_view) { return parsers::Next::Continue; }
+
+parsers::Next ProxyStream::onMessageComplete() {
+  if (interim_) {
+    interim_ = false;
+    return parsers::Next::Continue;
+  }
+  if (switching_) {
+    return parsers::Next::Continue;  // llhttp stops with PAUSED_UPGRADE next
+  }
+  complete_pending_ = true;
+  return parsers::Next::Pause;
+}
+
+void ProxyStream::finishResponse() {
+  complete_pending_ = false;
+  raw_body_ = false;
+  timer_.cancel();
+  --cluster_->states[static_cast<size_t>(endpoint_)].active_requests;
+  const bool reusable = request_complete_ && upstream_keep_alive_ && !needs_eof_ && up_->conn().open() &&
+                        up_->conn().unread().empty() && up_->conn().pendingBytes() == 0;
+  UpstreamConnection* c = up_;
+  up_ = nullptr;
+  if (reusable) {
+    pool_.release(c);
+  } else {
+    c->detach();
+    c->conn().close();
+  }
+  state_ = State::Done;
+  down_.downstreamFlush();
+  down_.onProxyResponseComplete();
+}
+
+void ProxyStream::onDownstreamWritable() {
+  if (up_ == nullptr) {
+    return;
+  }
+  if (read_blocked_ && down_.downstreamPending() < kLowWatermark) {
+    read_blocked_ = false;
+    up_->conn().readStart();
+    if (state_ == State::Tunnel) {
+      tunnelPump();
+    } else {
+      parseResponse();
+    }
+  }
+}
+
+// ---- failures, timers -------------------------------------------------------------
+
+void ProxyStream::onEof() {
+  if (state_ == State::Tunnel) {
+    dropConnection();
+    state_ = State::Done;
+    down_.onProxyTunnelEnd();
+    return;
+  }
+  if (state_ == State::Receiving && needs_eof_) {
+    // Read-until-close body: EOF is its end.
+    const parsers::ExecResult r = parser_.finish();
+    if (r.status != parsers::ExecResult::Status::Error) {
+      upstream_keep_alive_ = false;
+      finishResponse();
+      return;
+    }
+  }
+  fail(Failure::Reset);
+}
+
+void ProxyStream::onReadError(int) { state_ == State::Tunnel ? onEof() : fail(Failure::Reset); }
+
+void ProxyStream::onWriteError(int) { state_ == State::Tunnel ? onEof() : fail(Failure::Reset); }
+
+void ProxyStream::onClosed() {
+  // We detach before closing deliberately, so this is a close we did not ask for.
+  up_ = nullptr;
+  if (active()) {
+    fail(Failure::Reset);
+  }
+}
+
+bool ProxyStream::canRetry(Failure f) const {
+  if (head_forwarded_ || attempts_ > cluster_->config->retries || !idempotent(req_.head->method)) {
+    return false;
+  }
+  if (req_.head->hasBody() && !replayable_) {
+    return false;
+  }
+  switch (f) {
+    case Failure::ConnectFailed:
+    case Failure::ConnectTimeout:
+    case Failure::Reset:
+      return true;
+    default:
+      return false;
+  }
+}
+
+void ProxyStream::dropConnection() {
+  timer_.cancel();
+  if (up_ != nullptr) {
+    UpstreamConnection* c = up_;
+    up_ = nullptr;
+    c->detach();
+    c->conn().close();  // a connection that saw an error never goes back to the pool
+  }
+}
+
+void ProxyStream::fail(Failure f) {
+  const bool had_endpoint = endpoint_ >= 0 && state_ != State::Idle && state_ != State::Backoff;
+  dropConnection();
+  if (had_endpoint) {
+    EndpointState& s = cluster_->states[static_cast<size_t>(endpoint_)];
+    --s.active_requests;
+    if (f != Failure::BadResponse && !retry_503_) {
+      cluster_->lb->onFailure(s, loop_.now());
+    }
+  }
+  if (f != Failure::NoEndpoint && canRetry(f)) {
+    // Back off a little (jittered into 5 ms buckets) and try again, on
+    // another endpoint when there is one.
+    state_ = State::Backoff;
+    const uint64_t base = static_cast<uint64_t>(cluster_->config->retry_backoff.count());
+    const uint64_t jitter = base == 0 ? 0 : ((loop_.now() * 2654435761u + attempts_) % (base + 1)) / 5 * 5;
+    armTimer(std::chrono::milliseconds(base + jitter));
+    return;
+  }
+  state_ = State::Done;
+  if (head_forwarded_) {
+    down_.onProxyAbort();
+    return;
+  }
+  switch (f) {
+    case Failure::NoEndpoint:
+      down_.onProxyError(503, "No healthy instance is available for this service");
+      return;
+    case Failure::ConnectFailed:
+      down_.onProxyError(502, "The upstream could not be reached");
+      return;
+    case Failure::ConnectTimeout:
+      down_.onProxyError(504, "The upstream did not accept the connection in time");
+      return;
+    case Failure::ResponseTimeout:
+    case Failure::IdleTimeout:
+      down_.onProxyError(504, "The upstream did not answer in time");
+      return;
+    case Failure::Reset:
+      down_.onProxyError(502, "The upstream closed the connection without a complete response");
+      return;
+    case Failure::BadResponse:
+      down_.onProxyError(502, "The upstream sent an invalid response");
+      return;
+  }
+}
+
+void ProxyStream::armTimer(std::chrono::milliseconds d) {
+  loop_.timeouts(static_cast<uint64_t>(d.count())).arm(timer_, loop_.now());
+}
+
+void ProxyStream::onTimer(loop::TimeoutNode& node) {
+  auto* self = static_cast<ProxyStream*>(node.owner());
+  switch (self->state_) {
+    case State::Backoff:
+      self->attempt();
+      return;
+    case State::Connecting:
+      self->fail(Failure::ConnectTimeout);
+      return;
+    case State::Waiting:
+      self->fail(self->request_complete_ ? Failure::ResponseTimeout : Failure::IdleTimeout);
+      return;
+    case State::Receiving:
+      self->fail(Failure::IdleTimeout);
+      return;
+    default:
+      return;
+  }
+}
+
+void ProxyStream::cancel() {
+  if (state_ == State::Idle || state_ == State::Done) {
+    return;
+  }
+  const bool had_endpoint = endpoint_ >= 0 && state_ != State::Backoff;
+  dropConnection();
+  if (had_endpoint) {
+    --cluster_->states[static_cast<size_t>(endpoint_)].active_requests;
+  }
+  state_ = State::Done;
+}
+
+// ---- tunnel -----------------------------------------------------------------------
+
+void ProxyStream::tunnelSend(const buf::SliceRef& slice, const char* data, size_t len) {
+  if (state_ != State::Tunnel || up_ == nullptr || len == 0) {
+    return;
+  }
+  out_.appendRef(slice, data, len);
+  up_->conn().write(out_);
+}
+
+void ProxyStream::tunnelPump() {
+  if (up_ == nullptr) {
+    return;
+  }
+  const std::string_view data = up_->conn().unread();
+  if (!data.empty()) {
+    down_.downstreamOut().appendRef(up_->conn().inputSlice(), data.data(), data.size());
+    up_->conn().consume(data.size());
+    down_.downstreamFlush();
+  }
+  if (down_.downstreamPending() > kHighWatermark) {
+    read_blocked_ = true;
+    up_->conn().readStop();
+  }
+}
+
+}  // namespace plexgate::proxy
