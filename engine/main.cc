@@ -17,6 +17,7 @@
 #include "engine/config/config_loader.h"
 #include "engine/loop/event_loop.h"
 #include "engine/net/address.h"
+#include "engine/proxy/health_checker.h"
 #include "engine/server/access_log.h"
 #include "engine/server/worker_set.h"
 #include "tls/boringssl_version.h"
@@ -36,6 +37,11 @@ Usage:
       --body TEXT | --body-size N  body text, or N bytes of 'x' (16k, 1m allowed)
       --header 'Name: value'       extra response header (repeatable)
       --delay DURATION             wait before answering (250ms, 2s)
+      --workers N                  worker loops (default: one per CPU)
+      --access-log                 log requests to stdout (off by default)
+  plexgate proxy --listen ADDR --to URL [--to URL ...] [options]
+                                   reverse-proxy everything to the --to instances
+      --lb POLICY                  round_robin (default), least_request
       --workers N                  worker loops (default: one per CPU)
       --access-log                 log requests to stdout (off by default)
   plexgate --version
@@ -157,9 +163,64 @@ config::ConfigPtr quickConfig(const QuickRespond& q, std::string& error) {
   return cfg;
 }
 
+std::string yamlQuote(const std::string& v) {
+  std::string out = "\"";
+  for (char c : v) {
+    if (c == '"' || c == '\\') {
+      out += '\\';
+    }
+    out += c;
+  }
+  return out + "\"";
+}
+
+// `plexgate proxy ...` becomes a small YAML document, so it goes through
+// exactly the validation (and error messages) a config file gets.
+std::string parseProxy(int argc, char** argv, std::string& yaml) {
+  std::string listen;
+  std::string workers = "auto";
+  std::string lb = "round_robin";
+  std::vector<std::string> to;
+  bool access_log = false;
+  for (int i = 2; i < argc; ++i) {
+    const std::string_view arg = argv[i];
+    if (arg == "--access-log") {
+      access_log = true;
+      continue;
+    }
+    if (i + 1 >= argc) {
+      return std::string(arg) + " needs a value";
+    }
+    const std::string v = argv[++i];
+    if (arg == "--listen") {
+      listen = v;
+    } else if (arg == "--to") {
+      to.push_back(v);
+    } else if (arg == "--workers") {
+      workers = v;
+    } else if (arg == "--lb") {
+      lb = v;
+    } else {
+      return "unknown option " + std::string(arg);
+    }
+  }
+  if (listen.empty() || to.empty()) {
+    return "proxy needs --listen ADDR and at least one --to URL";
+  }
+  yaml = "workers: " + yamlQuote(workers) + "\nlisteners:\n  - name: proxy\n    address: " + yamlQuote(listen) +
+         "\n    routes:\n      - prefix: /\n        proxy: {cluster: to}\nclusters:\n  - name: to\n    lb: " +
+         yamlQuote(lb) + "\n    endpoints:\n";
+  for (const std::string& t : to) {
+    yaml += "      - " + yamlQuote(t) + "\n";
+  }
+  yaml += std::string("access_log:\n  enabled: ") + (access_log ? "true" : "false") + "\n";
+  return "";
+}
+
 struct Control {
   loop::EventLoop loop;
   std::unique_ptr<server::WorkerSet> workers;
+  std::unique_ptr<proxy::HealthChecker> health;
   config::ConfigPtr config;
   uv_signal_t sigterm;
   uv_signal_t sigint;
@@ -175,6 +236,7 @@ void onSignal(uv_signal_t* h, int signum) {
     return;
   }
   c->draining = true;
+  c->health->stop();
   std::fprintf(stderr, "plexgate: %s: draining (up to %lld ms)\n", strsignal(signum),
                static_cast<long long>(c->config->timeouts.drain.count()));
   c->workers->drain(c->config->timeouts.drain);
@@ -208,8 +270,14 @@ int runServer(config::ConfigPtr cfg) {
   c.sigterm.data = c.sigint.data = &c;
   uv_signal_start(&c.sigterm, &onSignal, SIGTERM);
   uv_signal_start(&c.sigint, &onSignal, SIGINT);
+  for (const std::string& name : c.workers->upstreams()->unresolved()) {
+    std::fprintf(stderr, "plexgate: warning: upstream %s does not resolve; requests to it get 502\n", name.c_str());
+  }
+  c.health = std::make_unique<proxy::HealthChecker>(c.loop, c.workers->upstreams());
+  c.health->start();
   c.workers->start(c.loop, [&c](bool ok) {
     c.ok = ok;
+    c.health->stop();
     uv_close(reinterpret_cast<uv_handle_t*>(&c.sigterm), nullptr);
     uv_close(reinterpret_cast<uv_handle_t*>(&c.sigint), nullptr);
     c.loop.stop();
@@ -268,6 +336,18 @@ int main(int argc, char** argv) {
       return usageError(error);
     }
     return runServer(cfg);
+  }
+  if (cmd == "proxy") {
+    std::string yaml;
+    const std::string err = parseProxy(argc, argv, yaml);
+    if (!err.empty()) {
+      return usageError(err);
+    }
+    const auto result = config::loadString(yaml, "plexgate proxy");
+    if (!result.ok()) {
+      return usageError(result.error->message + " (" + result.error->key + ")");
+    }
+    return runServer(result.config);
   }
   if (cmd == "-c" || cmd == "--config") {
     if (argc != 3) {
