@@ -20,7 +20,10 @@ TestServer::TestServer(const std::string& yaml) {
     return;
   }
   control_ = std::make_unique<loop::EventLoop>();
+  health_ = std::make_unique<proxy::HealthChecker>(*control_, workers_->upstreams());
+  health_->start();
   workers_->start(*control_, [this](bool ok) {
+    health_->stop();
     {
       std::lock_guard<std::mutex> lock(mu_);
       exited_ = true;
@@ -61,6 +64,14 @@ void TestServer::drain(std::chrono::milliseconds timeout) {
   if (workers_) {
     workers_->drain(timeout);
   }
+}
+
+size_t TestServer::upstreamConnects() const {
+  size_t n = 0;
+  for (size_t i = 0; i < workers_->size(); ++i) {
+    n += workers_->worker(i).upstreams().connectsStarted();
+  }
+  return n;
 }
 
 bool TestServer::waitExited(std::chrono::milliseconds timeout) {

@@ -13,6 +13,7 @@
 
 #include "engine/config/config.h"
 #include "engine/loop/event_loop.h"
+#include "engine/proxy/health_checker.h"
 #include "engine/server/worker_set.h"
 
 namespace plexgate::test {
@@ -28,6 +29,9 @@ class TestServer {
   server::WorkerSet& workers() { return *workers_; }
   const config::Config& config() const { return *config_; }
 
+  // Upstream connections opened by all workers so far (a relaxed read of a
+  // worker-thread counter: use it once the traffic has settled).
+  size_t upstreamConnects() const;
   // Starts a graceful drain from the control thread.
   void drain(std::chrono::milliseconds timeout);
   // Waits for every worker to exit (drain first, or after drain()).
@@ -40,6 +44,7 @@ class TestServer {
   config::ConfigPtr config_;
   std::unique_ptr<loop::EventLoop> control_;
   std::unique_ptr<server::WorkerSet> workers_;
+  std::unique_ptr<proxy::HealthChecker> health_;  // on the control loop, as in main
   std::thread control_thread_;
   std::mutex mu_;
   std::condition_variable cv_;
