@@ -634,7 +634,7 @@ parsers::Next Session::startProxy(parsers::MessageHead& head, const RouteMatch& 
   req.match = match;
   req.peer = peer_text_;
   req.peer_trusted = peerTrusted();
-  req.listener_port = listener_.config->port;
+  req.listener_port = listener_.port;
   req.expect_continue = expect_continue;
   proxy_->start(req);
   if (head.hasBody() && !stream_.response_started) {

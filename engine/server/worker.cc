@@ -1,5 +1,6 @@
 #include "engine/server/worker.h"
 
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include <cstdio>
@@ -22,6 +23,14 @@ Worker::Worker(size_t index, config::ConfigPtr config, proxy::UpstreamDirectoryP
     lr->config = &config_->listeners[i];
     lr->router = std::make_unique<proxy::Router>(*config_, *lr->config);
     lr->fd = fds[i];
+    sockaddr_storage ss{};
+    socklen_t len = sizeof(ss);
+    if (::getsockname(lr->fd, reinterpret_cast<sockaddr*>(&ss), &len) == 0) {
+      net::Address bound;
+      bound.storage = ss;
+      bound.len = len;
+      lr->port = bound.port();
+    }
     for (const std::string& cidr : lr->config->trusted_proxies) {
       if (auto c = net::Cidr::parse(cidr)) {
         lr->trusted_proxies.push_back(*c);

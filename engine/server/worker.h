@@ -49,6 +49,7 @@ struct ListenerRuntime {
   std::vector<net::Cidr> trusted_proxies;
   uv_tcp_t tcp;
   int fd = -1;
+  uint16_t port = 0;  // as bound (the config may say 0)
   bool open = false;
 };
 

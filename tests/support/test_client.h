@@ -49,6 +49,9 @@ class TestClient {
   bool waitClosed(Millis timeout = Millis(5000));
   // Reads until close or timeout; returns everything (buffered bytes too).
   std::string readAll(Millis timeout = Millis(5000));
+  // Reads whatever arrives before `timeout` into extra() (raw protocols,
+  // such as a tunnel after 101). False on timeout or close.
+  bool readMore(Millis timeout) { return fill(std::chrono::steady_clock::now() + timeout); }
   // Bytes received but not part of a returned response.
   const std::string& extra() const { return buffer_; }
   int fd() const { return fd_; }
