@@ -15,16 +15,33 @@
 
 #include <yaml-cpp/yaml.h>
 
+#include "engine/config/config_upstreams.h"
+#include "engine/config/config_values.h"
 #include "engine/config/yaml_util.h"
 
 namespace plexgate::config {
 
 using detail::describe;
+using detail::equalsIgnoreCase;
 using detail::fail;
+using detail::formatSize;
+using detail::isHostLabel;
+using detail::isIpAddress;
+using detail::isToken;
 using detail::LoadFailure;
+using detail::lowerAscii;
 using detail::MapEntry;
 using detail::MapReader;
+using detail::parseUnsigned;
 using detail::quoted;
+using detail::readBool;
+using detail::readChoice;
+using detail::readDuration;
+using detail::readInteger;
+using detail::readNonEmptyString;
+using detail::readPath;
+using detail::readSize;
+using detail::readString;
 
 namespace {
 
@@ -41,10 +58,14 @@ constexpr Millis kMaxDelay{kMsPerHour};
 constexpr Millis kMaxTimeout{24 * kMsPerHour};
 
 // Keys of every mapping, in the order error messages list them.
-const std::vector<std::string_view> kTopKeys = {"workers",  "listeners",  "limits",
-                                                "timeouts", "access_log", "log_level"};
-const std::vector<std::string_view> kListenerKeys = {"name", "address", "routes"};
-const std::vector<std::string_view> kRouteKeys = {"prefix", "host", "respond", "echo"};
+const std::vector<std::string_view> kTopKeys = {
+    "workers", "listeners", "clusters",   "services", "catalogUiTiles",
+    "limits",  "timeouts",  "access_log", "log_level"};
+const std::vector<std::string_view> kListenerKeys = {"name", "address", "services",
+                                                     "trusted_proxies", "routes"};
+const std::vector<std::string_view> kRouteKeys = {"prefix", "host", "respond", "echo", "proxy"};
+const std::vector<std::string_view> kActions = {"respond", "echo", "proxy"};
+const std::vector<std::string_view> kProxyKeys = {"cluster", "rewrite_prefix"};
 const std::vector<std::string_view> kRespondKeys = {"status", "body", "body_size", "headers",
                                                     "delay"};
 const std::vector<std::string_view> kLimitsKeys = {"max_head_bytes", "max_headers",
@@ -58,197 +79,16 @@ const std::vector<std::string_view> kAccessLogKeys = {"enabled", "path", "format
 const std::vector<std::string_view> kComputedHeaders = {"content-length", "transfer-encoding",
                                                         "connection"};
 
-// ---- plain text helpers ----------------------------------------------------
-
-bool isDigit(char c) {
-  return c >= '0' && c <= '9';
-}
-
-char lowerAscii(char c) {
-  return (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c;
-}
-
-bool equalsIgnoreCase(std::string_view a, std::string_view b) {
-  if (a.size() != b.size()) {
-    return false;
-  }
-  for (size_t i = 0; i < a.size(); ++i) {
-    if (lowerAscii(a[i]) != lowerAscii(b[i])) {
-      return false;
-    }
-  }
-  return true;
-}
-
-// Decimal digits only: no sign, no spaces, no 0x, no 1_000.
-std::optional<uint64_t> parseUnsigned(std::string_view text) {
-  if (text.empty()) {
-    return std::nullopt;
-  }
-  uint64_t value = 0;
-  for (char c : text) {
-    if (!isDigit(c)) {
-      return std::nullopt;
-    }
-    const auto digit = static_cast<uint64_t>(c - '0');
-    if (value > (std::numeric_limits<uint64_t>::max() - digit) / 10) {
-      return std::nullopt;
-    }
-    value = value * 10 + digit;
-  }
-  return value;
-}
-
-// The shortest exact spelling in the config's own units: 1024 -> "1k".
-std::string formatSize(uint64_t bytes) {
-  if (bytes != 0 && bytes % kGiB == 0) {
-    return std::to_string(bytes / kGiB) + "g";
-  }
-  if (bytes != 0 && bytes % kMiB == 0) {
-    return std::to_string(bytes / kMiB) + "m";
-  }
-  if (bytes != 0 && bytes % kKiB == 0) {
-    return std::to_string(bytes / kKiB) + "k";
-  }
-  return std::to_string(bytes);
-}
-
-std::string formatDuration(Millis duration) {
-  const int64_t ms = duration.count();
-  if (ms != 0 && ms % kMsPerHour == 0) {
-    return std::to_string(ms / kMsPerHour) + "h";
-  }
-  if (ms != 0 && ms % kMsPerMinute == 0) {
-    return std::to_string(ms / kMsPerMinute) + "m";
-  }
-  if (ms != 0 && ms % kMsPerSecond == 0) {
-    return std::to_string(ms / kMsPerSecond) + "s";
-  }
-  return std::to_string(ms) + "ms";
-}
-
-// "a", "a or b", "a, b or c".
-std::string joinOr(const std::vector<std::string_view>& words) {
-  std::string out;
-  for (size_t i = 0; i < words.size(); ++i) {
-    if (i > 0) {
-      out += (i + 1 == words.size()) ? " or " : ", ";
-    }
-    out += words[i];
-  }
-  return out;
-}
-
-// ---- typed readers: each fails as "expected ..., got ..." at the value ----
-
-std::string readString(const MapEntry& entry) {
-  if (!entry.value.IsScalar()) {
-    fail(entry.line, entry.path, "expected a string, got " + describe(entry.value));
-  }
-  return entry.value.Scalar();
-}
-
-std::string readNonEmptyString(const MapEntry& entry) {
-  std::string text = readString(entry);
-  if (text.empty()) {
-    fail(entry.line, entry.path, "expected a non-empty string, got ''");
-  }
-  return text;
-}
-
-uint64_t readInteger(const MapEntry& entry, uint64_t min, uint64_t max) {
-  std::optional<uint64_t> value;
-  if (entry.value.IsScalar()) {
-    value = parseUnsigned(entry.value.Scalar());
-  }
-  if (!value || *value < min || *value > max) {
-    fail(entry.line, entry.path,
-         "expected an integer from " + std::to_string(min) + " to " + std::to_string(max) +
-             ", got " + describe(entry.value));
-  }
-  return *value;
-}
-
-uint64_t readSize(const MapEntry& entry, uint64_t min, uint64_t max) {
-  std::optional<uint64_t> value;
-  if (entry.value.IsScalar()) {
-    value = parseSize(entry.value.Scalar());
-  }
-  if (!value) {
-    fail(entry.line, entry.path,
-         "expected a size like 512, 16k or 1m, got " + describe(entry.value));
-  }
-  if (*value < min || *value > max) {
-    fail(entry.line, entry.path,
-         "expected a size from " + formatSize(min) + " to " + formatSize(max) + ", got " +
-             describe(entry.value));
-  }
-  return *value;
-}
-
-Millis readDuration(const MapEntry& entry, Millis min, Millis max) {
-  std::optional<Millis> value;
-  if (entry.value.IsScalar()) {
-    value = parseDuration(entry.value.Scalar());
-  }
-  if (!value) {
-    fail(entry.line, entry.path,
-         "expected a duration like 500ms, 10s or 2m, got " + describe(entry.value));
-  }
-  if (*value < min || *value > max) {
-    fail(entry.line, entry.path,
-         "expected a duration from " + formatDuration(min) + " to " + formatDuration(max) +
-             ", got " + describe(entry.value));
-  }
-  return *value;
-}
-
-bool readBool(const MapEntry& entry) {
-  if (entry.value.IsScalar()) {
-    const std::string& text = entry.value.Scalar();
-    if (text == "true" || text == "True" || text == "TRUE") {
-      return true;
-    }
-    if (text == "false" || text == "False" || text == "FALSE") {
-      return false;
-    }
-  }
-  fail(entry.line, entry.path, "expected true or false, got " + describe(entry.value));
-}
-
-// Index into `names` of the scalar's value.
-size_t readChoice(const MapEntry& entry, const std::vector<std::string_view>& names) {
-  if (entry.value.IsScalar()) {
-    for (size_t i = 0; i < names.size(); ++i) {
-      if (entry.value.Scalar() == names[i]) {
-        return i;
-      }
-    }
-  }
-  fail(entry.line, entry.path, "expected " + joinOr(names) + ", got " + describe(entry.value));
-}
+// A proxy route's `cluster:`, checked once every cluster has been read (the
+// `clusters:` section may come after `listeners:`).
+struct ClusterRef {
+  std::string name;
+  std::string path;
+  int line = 0;
+};
+using ClusterRefs = std::vector<ClusterRef>;
 
 // ---- listeners ------------------------------------------------------------
-
-bool isListenerName(std::string_view name) {
-  if (name.empty()) {
-    return false;
-  }
-  for (char c : name) {
-    if (!((c >= 'a' && c <= 'z') || isDigit(c) || c == '_' || c == '-')) {
-      return false;
-    }
-  }
-  return true;
-}
-
-bool isIpAddress(int family, const std::string& host) {
-  if (host.find('\0') != std::string::npos) {
-    return false;
-  }
-  unsigned char buf[sizeof(struct in6_addr)];
-  return inet_pton(family, host.c_str(), buf) == 1;
-}
 
 // "1.2.3.4:80", "[::1]:80" or "localhost:80" into host (brackets dropped) and port.
 void readAddress(const MapEntry& entry, Listener& listener) {
@@ -299,37 +139,45 @@ void readAddress(const MapEntry& entry, Listener& listener) {
   listener.port = static_cast<uint16_t>(*port);
 }
 
-// ---- routes ---------------------------------------------------------------
-
-std::string readPrefix(const MapEntry& entry) {
-  std::string prefix = readString(entry);
-  bool ok = !prefix.empty() && prefix.front() == '/';
-  for (char c : prefix) {
-    const auto byte = static_cast<unsigned char>(c);
-    if (byte <= 0x20 || byte == 0x7F) {
-      ok = false;
-    }
+// "10.0.0.0/8", "::1/128"; a bare address gets /32 or /128 added.
+std::vector<std::string> readTrustedProxies(const MapEntry& entry) {
+  std::vector<std::string> ranges;
+  if (entry.value.IsNull()) {
+    return ranges;
   }
-  if (!ok) {
+  if (!entry.value.IsSequence()) {
     fail(entry.line, entry.path,
-         "expected a path starting with '/' and without spaces or control characters, got " +
-             quoted(prefix));
+         "expected a sequence of addresses or CIDR ranges, got " + describe(entry.value));
   }
-  return prefix;
+  size_t index = 0;
+  for (const YAML::Node& item : entry.value) {
+    const std::string path = detail::indexPath(entry.path, index++);
+    const int line = detail::lineOf(item, entry.line);
+    const std::string text = item.IsScalar() ? item.Scalar() : std::string();
+    const size_t slash = text.find('/');
+    const std::string address = text.substr(0, slash);
+    const bool v6 = address.find(':') != std::string::npos;
+    const uint64_t maxBits = v6 ? 128 : 32;
+    std::optional<uint64_t> bits = maxBits;
+    if (slash != std::string::npos) {
+      bits = parseUnsigned(std::string_view(text).substr(slash + 1));
+    }
+    if (!item.IsScalar() || !isIpAddress(v6 ? AF_INET6 : AF_INET, address) || !bits) {
+      fail(line, path,
+           "expected an address or CIDR range like 10.0.0.0/8 or ::1/128, got " +
+               describe(item));
+    }
+    if (*bits > maxBits) {
+      fail(line, path,
+           "expected a prefix length from 0 to " + std::to_string(maxBits) + " for an IPv" +
+               (v6 ? "6" : "4") + " range, got " + quoted(text));
+    }
+    ranges.push_back(address + "/" + std::to_string(*bits));
+  }
+  return ranges;
 }
 
-// One DNS label: letters (already lowered), digits, '-' and '_', 1..63 bytes.
-bool isHostLabel(std::string_view label) {
-  if (label.empty() || label.size() > 63) {
-    return false;
-  }
-  for (char c : label) {
-    if (!((c >= 'a' && c <= 'z') || isDigit(c) || c == '-' || c == '_')) {
-      return false;
-    }
-  }
-  return true;
-}
+// ---- routes ---------------------------------------------------------------
 
 // "example.com" or "*.example.com", lowercased; matched against Host.
 std::string readRouteHost(const MapEntry& entry) {
@@ -357,21 +205,6 @@ std::string readRouteHost(const MapEntry& entry) {
              quoted(readString(entry)));
   }
   return host;
-}
-
-// RFC 9110 token: the only bytes a header name may hold.
-bool isToken(std::string_view name) {
-  static constexpr std::string_view kTokenPunct = "!#$%&'*+-.^_`|~";
-  if (name.empty()) {
-    return false;
-  }
-  for (char c : name) {
-    const bool alnum = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || isDigit(c);
-    if (!alnum && kTokenPunct.find(c) == std::string_view::npos) {
-      return false;
-    }
-  }
-  return true;
 }
 
 std::vector<std::pair<std::string, std::string>> readHeaders(const MapEntry& entry) {
@@ -433,34 +266,60 @@ EchoAction readEcho(const MapEntry& entry) {
   return EchoAction{};
 }
 
-Route readRoute(const YAML::Node& node, const std::string& path, int line) {
+ProxyAction readProxy(const MapEntry& entry, ClusterRefs& refs) {
+  const MapReader map(entry.value, entry.path, entry.line, kProxyKeys);
+  map.require("cluster");
+  ProxyAction proxy;
+  for (const MapEntry& field : map.entries()) {
+    if (field.key == "cluster") {
+      proxy.cluster = readNonEmptyString(field);
+      refs.push_back(ClusterRef{proxy.cluster, field.path, field.line});
+    } else if (field.key == "rewrite_prefix") {
+      proxy.rewrite_prefix = readPath(field);
+    }
+  }
+  return proxy;
+}
+
+Route readRoute(const YAML::Node& node, const std::string& path, int line, ClusterRefs& refs) {
   const MapReader map(node, path, line, kRouteKeys);
   map.require("prefix");
-  const MapEntry* respond = map.find("respond");
-  const MapEntry* echo = map.find("echo");
-  if (respond == nullptr && echo == nullptr) {
-    fail(map.line(), path, "a route needs exactly one action (respond or echo)");
+  // The actions present, in file order.
+  std::vector<const MapEntry*> actions;
+  for (const MapEntry& field : map.entries()) {
+    if (std::find(kActions.begin(), kActions.end(), field.key) != kActions.end()) {
+      actions.push_back(&field);
+    }
   }
-  if (respond != nullptr && echo != nullptr) {
-    const int later = std::max(respond->key_line, echo->key_line);
-    fail(later, path, "a route needs exactly one action (respond or echo), got both");
+  if (actions.empty()) {
+    fail(map.line(), path, "a route needs exactly one action (respond, echo or proxy)");
+  }
+  if (actions.size() > 1) {
+    std::string got;
+    for (size_t i = 0; i < actions.size(); ++i) {
+      got += (i == 0 ? "" : i + 1 == actions.size() ? " and " : ", ") + actions[i]->key;
+    }
+    fail(actions[1]->key_line, path,
+         "a route needs exactly one action (respond, echo or proxy), got " + got);
   }
   Route route;
   for (const MapEntry& field : map.entries()) {
     if (field.key == "prefix") {
-      route.prefix = readPrefix(field);
+      route.prefix = readPath(field);
     } else if (field.key == "host") {
       route.host = readRouteHost(field);
     } else if (field.key == "respond") {
       route.action = readRespond(field);
     } else if (field.key == "echo") {
       route.action = readEcho(field);
+    } else if (field.key == "proxy") {
+      route.action = readProxy(field, refs);
     }
   }
   return route;
 }
 
-std::vector<Route> readRoutes(const MapEntry& entry) {
+std::vector<Route> readRoutes(const MapEntry& entry, ClusterRefs& refs) {
   std::vector<Route> routes;
   if (entry.value.IsNull()) {
     return routes;
@@ -470,14 +329,14 @@ std::vector<Route> readRoutes(const MapEntry& entry) {
   }
   size_t index = 0;
   for (const YAML::Node& item : entry.value) {
-    routes.push_back(
-        readRoute(item, detail::indexPath(entry.path, index), detail::lineOf(item, entry.line)));
+    routes.push_back(readRoute(item, detail::indexPath(entry.path, index),
+                               detail::lineOf(item, entry.line), refs));
     ++index;
   }
   return routes;
 }
 
-std::vector<Listener> readListeners(const MapEntry& entry) {
+std::vector<Listener> readListeners(const MapEntry& entry, ClusterRefs& refs) {
   if (!entry.value.IsSequence()) {
     fail(entry.line, entry.path,
          "expected a sequence of listeners, got " + describe(entry.value));
@@ -497,7 +356,7 @@ std::vector<Listener> readListeners(const MapEntry& entry) {
     for (const MapEntry& field : map.entries()) {
       if (field.key == "name") {
         listener.name = readString(field);
-        if (!isListenerName(listener.name)) {
+        if (!detail::isPlainName(listener.name)) {
           fail(field.line, field.path,
                "expected a name of lowercase letters, digits, '_' and '-', got " +
                    quoted(listener.name));
@@ -510,14 +369,39 @@ std::vector<Listener> readListeners(const MapEntry& entry) {
         }
       } else if (field.key == "address") {
         readAddress(field, listener);
+      } else if (field.key == "services") {
+        listener.services = readBool(field);
+      } else if (field.key == "trusted_proxies") {
+        listener.trusted_proxies = readTrustedProxies(field);
       } else if (field.key == "routes") {
-        listener.routes = readRoutes(field);
+        listener.routes = readRoutes(field, refs);
       }
     }
     listeners.push_back(std::move(listener));
     ++index;
   }
   return listeners;
+}
+
+// Every proxy route must name a cluster from `clusters:`.
+void checkClusterRefs(const ClusterRefs& refs, const std::vector<Cluster>& clusters) {
+  constexpr size_t kMaxListed = 10;
+  for (const ClusterRef& ref : refs) {
+    const auto named = [&ref](const Cluster& c) { return c.name == ref.name; };
+    if (std::find_if(clusters.begin(), clusters.end(), named) != clusters.end()) {
+      continue;
+    }
+    std::string declared;
+    for (size_t i = 0; i < clusters.size() && i < kMaxListed; ++i) {
+      declared += (i == 0 ? "" : ", ") + clusters[i].name;
+    }
+    if (clusters.size() > kMaxListed) {
+      declared += ", ...";
+    }
+    fail(ref.line, ref.path,
+         "no cluster named " + quoted(ref.name) +
+             (clusters.empty() ? " (no clusters are declared)" : " (declared: " + declared + ")"));
+  }
 }
 
 // ---- the other top-level sections -------------------------------------------
@@ -621,11 +505,19 @@ Config readConfig(const YAML::Node& root, std::string source) {
   map.require("listeners");
   Config config;
   config.source = std::move(source);
+  ClusterRefs refs;
+  std::vector<Cluster> serviceClusters;
   for (const MapEntry& field : map.entries()) {
     if (field.key == "workers") {
       config.workers = readWorkers(field);
     } else if (field.key == "listeners") {
-      config.listeners = readListeners(field);
+      config.listeners = readListeners(field, refs);
+    } else if (field.key == "clusters") {
+      config.clusters = detail::readClusters(field);
+    } else if (field.key == "services") {
+      config.services = detail::readServices(field, serviceClusters);
+    } else if (field.key == "catalogUiTiles") {
+      detail::readCatalogUiTiles(field);
     } else if (field.key == "limits") {
       config.limits = readLimits(field);
     } else if (field.key == "timeouts") {
@@ -635,6 +527,11 @@ Config readConfig(const YAML::Node& root, std::string source) {
     } else if (field.key == "log_level") {
       config.log_level = readLogLevel(field);
     }
+  }
+  // Only declared clusters can be named; services' own come after them.
+  checkClusterRefs(refs, config.clusters);
+  for (Cluster& cluster : serviceClusters) {
+    config.clusters.push_back(std::move(cluster));
   }
   return config;
 }

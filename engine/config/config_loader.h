@@ -1,6 +1,7 @@
 // Turns a plexgate YAML file into a validated, immutable Config (config.h).
-// Runs once on the control thread at startup or reload; every rule lives here,
-// so a snapshot that loads is one the workers can trust. Nothing throws out of
+// Runs once on the control thread at startup or reload; every rule lives behind
+// this API (config_loader.cc, config_upstreams.cc), so a snapshot that loads is
+// one the workers can trust. Nothing throws out of
 // this API: failures come back as a ConfigError naming file, line and key path.
 #pragma once
 

@@ -268,7 +268,8 @@ std::string MapReader::unknownKeyMessage(std::string_view key) const {
     std::string_view best;
     size_t bestDistance = kMaxSuggestDistance + 1;
     for (std::string_view candidate : *allowed_) {
-      const size_t distance = editDistance(lower, candidate);
+      // Case-blind, so serviceid finds serviceId as readily as Workers finds workers.
+      const size_t distance = editDistance(lower, toLower(candidate));
       if (distance < bestDistance) {
         best = candidate;
         bestDistance = distance;

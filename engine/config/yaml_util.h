@@ -1,7 +1,8 @@
-// Schema-neutral helpers for config_loader.cc: error text for YAML nodes, key
-// paths, and MapReader, a checked view of one YAML mapping. Internal to
-// engine_config (built with exceptions): everything here reports a problem by
-// throwing LoadFailure, which loadString() catches and turns into a ConfigError.
+// Schema-neutral helpers for the config schema walk (config_loader.cc,
+// config_upstreams.cc): error text for YAML nodes, key paths, and MapReader, a
+// checked view of one YAML mapping. Internal to engine_config (built with
+// exceptions): everything here reports a problem by throwing LoadFailure,
+// which loadString() catches and turns into a ConfigError.
 #pragma once
 
 #include <cstddef>

@@ -69,6 +69,11 @@ TEST(ConfigLoader, ExampleFileLoads) {
   EXPECT_EQ(gateway.address, "127.0.0.1:7554");
   EXPECT_EQ(gateway.host, "127.0.0.1");
   EXPECT_EQ(gateway.port, 7554);
+  EXPECT_TRUE(gateway.services);
+  EXPECT_TRUE(gateway.trusted_proxies.empty());
+  // The cluster, proxy and service examples are commented out: nothing upstream runs.
+  EXPECT_TRUE(config.clusters.empty());
+  EXPECT_TRUE(config.services.empty());
   ASSERT_EQ(gateway.routes.size(), 4u);
   EXPECT_EQ(gateway.routes[0].prefix, "/echo");
   EXPECT_TRUE(std::holds_alternative<EchoAction>(gateway.routes[0].action));
@@ -104,6 +109,10 @@ TEST(ConfigLoader, MinimalConfigGetsDefaults) {
   EXPECT_EQ(config->workers, 0u);
   ASSERT_EQ(config->listeners.size(), 1u);
   EXPECT_TRUE(config->listeners[0].routes.empty());
+  EXPECT_FALSE(config->listeners[0].services);
+  EXPECT_TRUE(config->listeners[0].trusted_proxies.empty());
+  EXPECT_TRUE(config->clusters.empty());
+  EXPECT_TRUE(config->services.empty());
   const Limits limits;
   EXPECT_EQ(config->limits.max_head_bytes, limits.max_head_bytes);
   EXPECT_EQ(config->limits.max_headers, limits.max_headers);
@@ -331,8 +340,8 @@ TEST(ConfigErrors, NonScalarKey) {
 
 TEST(ConfigErrors, UnknownTopLevelKey) {
   EXPECT_EQ(errorOf(std::string(kListener) + "upstreams: []\n"),
-            "test.yaml:4: upstreams: unknown key (expected one of: workers, listeners, limits, "
-            "timeouts, access_log, log_level)");
+            "test.yaml:4: upstreams: unknown key (expected one of: workers, listeners, clusters, "
+            "services, catalogUiTiles, limits, timeouts, access_log, log_level)");
 }
 
 TEST(ConfigErrors, UnknownKeyDidYouMean) {
@@ -347,7 +356,7 @@ TEST(ConfigErrors, UnknownKeyDidYouMean) {
 TEST(ConfigErrors, UnknownNestedKey) {
   EXPECT_EQ(errorOf(withRoute("        echo: {}\n        methods: [GET]\n")),
             "test.yaml:7: listeners[0].routes[0].methods: unknown key (expected one of: prefix, "
-            "host, respond, echo)");
+            "host, respond, echo, proxy)");
   EXPECT_EQ(errorOf(withRoute("        prefx: /a\n")),
             "test.yaml:6: listeners[0].routes[0].prefx: unknown key; did you mean 'prefix'?");
   EXPECT_EQ(errorOf(withRespond("          statsu: 200\n")),
@@ -359,7 +368,8 @@ TEST(ConfigErrors, UnknownNestedKey) {
   EXPECT_EQ(errorOf(std::string(kListener) + "access_log:\n  file: x.log\n"),
             "test.yaml:5: access_log.file: unknown key (expected one of: enabled, path, format)");
   EXPECT_EQ(errorOf(std::string(kListener) + "    tls: true\n"),
-            "test.yaml:4: listeners[0].tls: unknown key (expected one of: name, address, routes)");
+            "test.yaml:4: listeners[0].tls: unknown key (expected one of: name, address, "
+            "services, trusted_proxies, routes)");
 }
 
 TEST(ConfigErrors, DuplicateKey) {
@@ -449,11 +459,15 @@ TEST(ConfigErrors, RoutesShape) {
 
 TEST(ConfigErrors, RouteNeedsExactlyOneAction) {
   EXPECT_EQ(errorOf(withRoute("")),
-            "test.yaml:5: listeners[0].routes[0]: a route needs exactly one action (respond or "
-            "echo)");
+            "test.yaml:5: listeners[0].routes[0]: a route needs exactly one action (respond, echo "
+            "or proxy)");
   EXPECT_EQ(errorOf(withRoute("        echo: {}\n        respond: {}\n")),
-            "test.yaml:7: listeners[0].routes[0]: a route needs exactly one action (respond or "
-            "echo), got both");
+            "test.yaml:7: listeners[0].routes[0]: a route needs exactly one action (respond, echo "
+            "or proxy), got echo and respond");
+  EXPECT_EQ(errorOf("clusters: [{name: c, endpoints: ['http://a']}]\n" + withRoute(
+                        "        proxy: {cluster: c}\n        echo: {}\n        respond: {}\n")),
+            "test.yaml:8: listeners[0].routes[0]: a route needs exactly one action (respond, echo "
+            "or proxy), got proxy, echo and respond");
 }
 
 TEST(ConfigErrors, RoutePrefix) {
