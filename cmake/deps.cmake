@@ -14,6 +14,10 @@ if(NOT EXISTS ${LLHTTP_SRC_DIR}/llhttp.c)
 endif()
 add_library(llhttp STATIC ${LLHTTP_SRC_DIR}/llhttp.c ${LLHTTP_SRC_DIR}/api.c ${LLHTTP_SRC_DIR}/http.c)
 target_include_directories(llhttp SYSTEM PUBLIC ${LLHTTP_INCLUDE_DIR})
+# Strict mode: CR must be followed by LF, no whitespace before a field's
+# colon, and the other leniencies a gateway must not have (they are how
+# requests get smuggled past one parser and not another).
+target_compile_definitions(llhttp PRIVATE LLHTTP_STRICT_MODE=1)
 target_compile_options(llhttp PRIVATE -w)
 set_target_properties(llhttp PROPERTIES POSITION_INDEPENDENT_CODE ON)
 

@@ -64,12 +64,14 @@ const llhttp_settings_t& Http1Parser::settings() {
     llhttp_settings_t v;
     llhttp_settings_init(&v);
     v.on_message_begin = &Http1Parser::onMessageBeginCb;
+    v.on_method = &Http1Parser::onMethodCb;
+    v.on_version = &Http1Parser::onVersionCb;
     v.on_url = &Http1Parser::onUrlCb;
     v.on_status = &Http1Parser::onStatusCb;
     v.on_header_field = &Http1Parser::onHeaderFieldCb;
     v.on_header_value = &Http1Parser::onHeaderValueCb;
     v.on_url_complete = &Http1Parser::onElementCompleteCb;
-    v.on_header_field_complete = &Http1Parser::onElementCompleteCb;
+    v.on_header_field_complete = &Http1Parser::onFieldCompleteCb;
     v.on_header_value_complete = &Http1Parser::onElementCompleteCb;
     v.on_headers_complete = &Http1Parser::onHeadersCompleteCb;
     v.on_body = &Http1Parser::onBodyCb;
@@ -93,6 +95,9 @@ int Http1Parser::fail(ParseError e) {
 }
 
 bool Http1Parser::checkHeadBytes(const char* end) {
+  if (!in_head_) {
+    return true;  // trailers: counted in onHeaderField/Value against their own allowance
+  }
   return offsetOf(end) - head_start_ <= limits_.max_head_bytes;
 }
 
@@ -109,10 +114,14 @@ bool Http1Parser::extend(std::string_view& view, Building kind, const char* at, 
   // Split across non-adjacent buffers: stitch. The element being built is
   // always the newest, so when it already lives in the arena it is at the
   // arena's tail and grows in place.
-  const uint32_t cap = limits_.max_head_bytes;
-  if (!arena_) {
-    arena_ = std::make_unique<char[]>(cap);
+  if (!arena_ || arena_cap_ < limits_.max_head_bytes) {
+    if (arena_ && arena_used_ > 0) {
+      return false;  // limits grew mid-message: refuse rather than move live spans
+    }
+    arena_cap_ = limits_.max_head_bytes;
+    arena_ = std::make_unique<char[]>(arena_cap_);
   }
+  const uint32_t cap = arena_cap_;
   const bool at_tail = view.data() + view.size() == arena_.get() + arena_used_ &&
                        view.data() >= arena_.get() && view.data() < arena_.get() + cap;
   if (!at_tail) {
@@ -139,6 +148,8 @@ int Http1Parser::onMessageBeginCb(llhttp_t* p) {
   s.building_ = Building::None;
   s.arena_used_ = 0;
   s.body_bytes_ = 0;
+  s.trailer_bytes_ = 0;
+  s.start_known_ = false;
   s.head_.method = {};
   s.head_.target = {};
   s.head_.status = 0;
@@ -150,14 +161,30 @@ int Http1Parser::onMessageBeginCb(llhttp_t* p) {
   return HPE_OK;
 }
 
+// The method (requests) and version (responses, after "HTTP/") are the first
+// spans of a message, so they give its exact first byte: the head limit then
+// counts every byte, padding included.
+int Http1Parser::onMethodCb(llhttp_t* p, const char* at, size_t) {
+  Http1Parser& s = self(p);
+  if (!s.start_known_) {
+    s.start_known_ = true;
+    s.head_start_ = s.offsetOf(at);
+  }
+  return HPE_OK;
+}
+
+int Http1Parser::onVersionCb(llhttp_t* p, const char* at, size_t) {
+  Http1Parser& s = self(p);
+  if (!s.start_known_ && p->type == HTTP_RESPONSE) {
+    s.start_known_ = true;
+    const uint64_t off = s.offsetOf(at);
+    s.head_start_ = off >= 5 ? off - 5 : 0;
+  }
+  return HPE_OK;
+}
+
 int Http1Parser::onUrlCb(llhttp_t* p, const char* at, size_t len) {
   Http1Parser& s = self(p);
-  if (s.building_ != Building::Url) {
-    // Message start is at most the method and a space before the URL.
-    const uint64_t url_off = s.offsetOf(at);
-    const uint64_t method_len = std::strlen(llhttp_method_name(static_cast<llhttp_method_t>(p->method))) + 1;
-    s.head_start_ = url_off > method_len ? url_off - method_len : 0;
-  }
   if (!s.extend(s.head_.target, Building::Url, at, len) || s.head_.target.size() > s.limits_.max_uri_bytes) {
     return s.fail(ParseError::UriTooLong);
   }
@@ -169,12 +196,6 @@ int Http1Parser::onUrlCb(llhttp_t* p, const char* at, size_t len) {
 
 int Http1Parser::onStatusCb(llhttp_t* p, const char* at, size_t len) {
   Http1Parser& s = self(p);
-  if (s.building_ == Building::None && s.head_.headers.empty()) {
-    // "HTTP/1.1 200 " precedes the reason phrase.
-    const uint64_t off = s.offsetOf(at);
-    s.head_start_ = off > 13 ? off - 13 : 0;
-    s.building_ = Building::Url;  // reason phrase is not kept; only measured
-  }
   if (!s.checkHeadBytes(at + len)) {
     return s.fail(ParseError::HeadTooLarge);
   }
@@ -183,6 +204,12 @@ int Http1Parser::onStatusCb(llhttp_t* p, const char* at, size_t len) {
 
 int Http1Parser::onHeaderFieldCb(llhttp_t* p, const char* at, size_t len) {
   Http1Parser& s = self(p);
+  if (!s.in_head_) {
+    s.trailer_bytes_ += len + 4;
+    if (s.trailer_bytes_ > s.limits_.max_head_bytes) {
+      return s.fail(ParseError::HeadTooLarge);
+    }
+  }
   if (s.building_ != Building::Field) {
     if (s.head_.headers.size() >= s.limits_.max_headers) {
       return s.fail(ParseError::TooManyHeaders);
@@ -197,6 +224,15 @@ int Http1Parser::onHeaderFieldCb(llhttp_t* p, const char* at, size_t len) {
 
 int Http1Parser::onHeaderValueCb(llhttp_t* p, const char* at, size_t len) {
   Http1Parser& s = self(p);
+  if (!s.in_head_) {
+    s.trailer_bytes_ += len;
+    if (s.trailer_bytes_ > s.limits_.max_head_bytes) {
+      return s.fail(ParseError::HeadTooLarge);
+    }
+  }
+  if (s.head_.headers.empty() || s.head_.headers.back().name.empty()) {
+    return s.fail(ParseError::Malformed);  // a value with no field name (": x")
+  }
   if (!s.extend(s.head_.headers.back().value, Building::Value, at, len) || !s.checkHeadBytes(at + len)) {
     return s.fail(ParseError::HeadTooLarge);
   }
@@ -205,6 +241,16 @@ int Http1Parser::onHeaderValueCb(llhttp_t* p, const char* at, size_t len) {
 
 int Http1Parser::onElementCompleteCb(llhttp_t* p) {
   self(p).building_ = Building::None;
+  return HPE_OK;
+}
+
+int Http1Parser::onFieldCompleteCb(llhttp_t* p) {
+  Http1Parser& s = self(p);
+  s.building_ = Building::None;
+  // field-name is a token of at least one character (RFC 9110 5.1).
+  if (s.head_.headers.empty() || s.head_.headers.back().name.empty()) {
+    return s.fail(ParseError::Malformed);
+  }
   return HPE_OK;
 }
 
@@ -329,6 +375,13 @@ void Http1Parser::reset() {
 void Http1Parser::resumeAfterUpgrade() { llhttp_resume_after_upgrade(&parser_); }
 
 ExecResult Http1Parser::finish() {
+  // After a pause on the very last byte llhttp has not yet reached the state
+  // that knows the stream may end cleanly; an empty execute gets it there.
+  static const char kNothing = 0;
+  if (!in_message_) {
+    chunk_ = &kNothing;
+    llhttp_execute(&parser_, &kNothing, 0);
+  }
   chunk_ = nullptr;
   const llhttp_errno_t rc = llhttp_finish(&parser_);
   ExecResult r = resultFor(rc, nullptr, 0);

@@ -107,18 +107,21 @@ class Http1Parser {
   bool messageNeedsEof() const { return llhttp_message_needs_eof(&parser_) != 0; }
   uint64_t bodyBytes() const { return body_bytes_; }
   const Http1Limits& limits() const { return limits_; }
-  void setLimits(const Http1Limits& limits) { limits_ = limits; }
+  void setLimits(const Http1Limits& limits) { limits_ = limits; }  // the arena keeps its own size
 
  private:
   enum class Building : uint8_t { None, Url, Field, Value };
 
   static Http1Parser& self(llhttp_t* p) { return *static_cast<Http1Parser*>(p->data); }
   static int onMessageBeginCb(llhttp_t* p);
+  static int onMethodCb(llhttp_t* p, const char* at, size_t len);
+  static int onVersionCb(llhttp_t* p, const char* at, size_t len);
   static int onUrlCb(llhttp_t* p, const char* at, size_t len);
   static int onStatusCb(llhttp_t* p, const char* at, size_t len);
   static int onHeaderFieldCb(llhttp_t* p, const char* at, size_t len);
   static int onHeaderValueCb(llhttp_t* p, const char* at, size_t len);
   static int onElementCompleteCb(llhttp_t* p);
+  static int onFieldCompleteCb(llhttp_t* p);
   static int onHeadersCompleteCb(llhttp_t* p);
   static int onBodyCb(llhttp_t* p, const char* at, size_t len);
   static int onMessageCompleteCb(llhttp_t* p);
@@ -144,9 +147,12 @@ class Http1Parser {
   uint64_t fed_before_ = 0;      // bytes fed in earlier execute() calls
   uint64_t head_start_ = 0;      // offset of the message's first byte
   uint64_t body_bytes_ = 0;
+  uint64_t trailer_bytes_ = 0;  // trailers have their own allowance of max_head_bytes
+  bool start_known_ = false;    // head_start_ is exact for this message
   // Arena for elements split over non-adjacent buffers: allocated on first
   // need, sized to the head limit, reset at each message.
   std::unique_ptr<char[]> arena_;
+  uint32_t arena_cap_ = 0;
   uint32_t arena_used_ = 0;
 };
 
