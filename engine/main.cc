@@ -47,7 +47,8 @@ Usage:
   plexgate --version
   plexgate --help
 
-Signals: SIGTERM/SIGINT drain (finish in-flight requests, then exit).
+Signals: SIGTERM/SIGINT drain (finish in-flight requests, then exit);
+SIGHUP reloads the -c FILE (routes, clusters, services; a bad file is refused).
 )";
 
 int usageError(const std::string& msg) {
@@ -224,6 +225,9 @@ struct Control {
   config::ConfigPtr config;
   uv_signal_t sigterm;
   uv_signal_t sigint;
+  uv_signal_t sighup;
+  std::string config_path;  // "" in the quick modes: nothing to reload
+  std::vector<std::unique_ptr<proxy::HealthChecker>> retired_health;
   bool draining = false;
   bool ok = true;
 };
@@ -242,7 +246,33 @@ void onSignal(uv_signal_t* h, int signum) {
   c->workers->drain(c->config->timeouts.drain);
 }
 
-int runServer(config::ConfigPtr cfg) {
+// SIGHUP: reload the file; a bad file is refused and the running
+// configuration stays. Routes and clusters change from each connection's
+// next request; listeners need a restart.
+void onReload(uv_signal_t* h, int) {
+  auto* c = static_cast<Control*>(h->data);
+  if (c->config_path.empty() || c->draining) {
+    return;
+  }
+  const auto result = config::loadFile(c->config_path);
+  if (!result.ok()) {
+    std::fprintf(stderr, "plexgate: reload refused, keeping the running configuration: %s\n",
+                 result.error->toString().c_str());
+    return;
+  }
+  const std::string why = c->workers->publish(result.config);
+  if (!why.empty()) {
+    std::fprintf(stderr, "plexgate: reload refused, keeping the running configuration: %s\n", why.c_str());
+    return;
+  }
+  c->health->stop();
+  c->retired_health.push_back(std::move(c->health));
+  c->health = std::make_unique<proxy::HealthChecker>(c->loop, c->workers->upstreams());
+  c->health->start();
+  std::fprintf(stderr, "plexgate: reloaded %s\n", c->config_path.c_str());
+}
+
+int runServer(config::ConfigPtr cfg, const std::string& config_path = "") {
   std::unique_ptr<server::AccessLogWriter> access_log;
   const size_t workers = cfg->workers != 0 ? cfg->workers : server::defaultWorkerCount();
   if (cfg->access_log.enabled) {
@@ -255,6 +285,7 @@ int runServer(config::ConfigPtr cfg) {
   }
   Control c;
   c.config = cfg;
+  c.config_path = config_path;
   std::string error;
   c.workers = server::WorkerSet::create(cfg, workers, access_log.get(), error);
   if (!c.workers) {
@@ -270,6 +301,9 @@ int runServer(config::ConfigPtr cfg) {
   c.sigterm.data = c.sigint.data = &c;
   uv_signal_start(&c.sigterm, &onSignal, SIGTERM);
   uv_signal_start(&c.sigint, &onSignal, SIGINT);
+  uv_signal_init(c.loop.uv(), &c.sighup);
+  c.sighup.data = &c;
+  uv_signal_start(&c.sighup, &onReload, SIGHUP);
   for (const std::string& name : c.workers->upstreams()->unresolved()) {
     std::fprintf(stderr, "plexgate: warning: upstream %s does not resolve; requests to it get 502\n", name.c_str());
   }
@@ -280,6 +314,7 @@ int runServer(config::ConfigPtr cfg) {
     c.health->stop();
     uv_close(reinterpret_cast<uv_handle_t*>(&c.sigterm), nullptr);
     uv_close(reinterpret_cast<uv_handle_t*>(&c.sigint), nullptr);
+    uv_close(reinterpret_cast<uv_handle_t*>(&c.sighup), nullptr);
     c.loop.stop();
   });
   const int rc = c.loop.run();
@@ -358,7 +393,7 @@ int main(int argc, char** argv) {
       std::fprintf(stderr, "%s\n", result.error->toString().c_str());
       return 1;
     }
-    return runServer(result.config);
+    return runServer(result.config, argv[2]);
   }
   return usageError("unknown command " + std::string(cmd));
 }

@@ -104,21 +104,21 @@ parsers::Http1Limits responseLimits() {
 
 }  // namespace
 
-ProxyStream::ProxyStream(UpstreamPool& pool, ProxyDownstream& down)
-    : pool_(pool),
-      down_(down),
-      loop_(pool.loop()),
+ProxyStream::ProxyStream(loop::EventLoop& loop, ProxyDownstream& down)
+    : down_(down),
+      loop_(loop),
       parser_(parsers::Http1Parser::Type::Response, responseLimits(), *this),
-      out_(pool.loop().slicePool()),
-      queued_(pool.loop().slicePool()),
-      replay_(pool.loop().slicePool()),
+      out_(loop.slicePool()),
+      queued_(loop.slicePool()),
+      replay_(loop.slicePool()),
       timer_(&ProxyStream::onTimer, this) {}
 
 ProxyStream::~ProxyStream() { cancel(); }
 
-void ProxyStream::start(const ProxyRequest& req) {
+void ProxyStream::start(UpstreamPool& pool, const ProxyRequest& req) {
+  pool_ = &pool;
   req_ = req;
-  cluster_ = &pool_.cluster(req.match.entry->cluster);
+  cluster_ = &pool.cluster(req.match.entry->cluster);
   state_ = State::Idle;
   endpoint_ = -1;
   tried_mask_ = 0;
@@ -166,7 +166,7 @@ void ProxyStream::attempt() {
     tried_mask_ |= uint64_t{1} << endpoint_;
   }
   ++cluster_->states[static_cast<size_t>(endpoint_)].active_requests;
-  up_ = pool_.takeIdle(req_.match.entry->cluster, static_cast<size_t>(endpoint_), *this);
+  up_ = pool_->takeIdle(req_.match.entry->cluster, static_cast<size_t>(endpoint_), *this);
   if (up_ != nullptr) {
     ++up_->requests;
     state_ = State::Waiting;
@@ -174,7 +174,7 @@ void ProxyStream::attempt() {
     return;
   }
   int rc = 0;
-  up_ = pool_.connect(req_.match.entry->cluster, static_cast<size_t>(endpoint_), *this, rc);
+  up_ = pool_->connect(req_.match.entry->cluster, static_cast<size_t>(endpoint_), *this, rc);
   if (up_ == nullptr) {
     fail(Failure::ConnectFailed);
     return;
@@ -537,7 +537,7 @@ void ProxyStream::finishResponse() {
   UpstreamConnection* c = up_;
   up_ = nullptr;
   if (reusable) {
-    pool_.release(c);
+    pool_->release(c);
   } else {
     c->detach();
     c->conn().close();

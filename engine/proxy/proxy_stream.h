@@ -56,13 +56,14 @@ struct ProxyRequest {
 
 class ProxyStream final : private net::ConnectionHandler, private parsers::Http1Handler {
  public:
-  ProxyStream(UpstreamPool& pool, ProxyDownstream& down);
+  ProxyStream(loop::EventLoop& loop, ProxyDownstream& down);
   ~ProxyStream() override;
   ProxyStream(const ProxyStream&) = delete;
   ProxyStream& operator=(const ProxyStream&) = delete;
 
-  // Starts the exchange. May report failure synchronously (onProxyError).
-  void start(const ProxyRequest& req);
+  // Starts the exchange on `pool` (the routes the request started with).
+  // May report failure synchronously (onProxyError).
+  void start(UpstreamPool& pool, const ProxyRequest& req);
   // Raw request body bytes (as received: chunk framing included), by reference.
   void sendBody(const buf::SliceRef& slice, const char* data, size_t len);
   // The request body has been fully received.
@@ -109,7 +110,7 @@ class ProxyStream final : private net::ConnectionHandler, private parsers::Http1
   static void onTimer(loop::TimeoutNode& node);
   void tunnelPump();
 
-  UpstreamPool& pool_;
+  UpstreamPool* pool_ = nullptr;
   ProxyDownstream& down_;
   loop::EventLoop& loop_;
   ProxyRequest req_;

@@ -197,6 +197,11 @@ void Session::onMessageBegin() {
   stream_ = Stream{};
   stream_.active = true;
   stream_.start_ns = monotonicNs();
+  // A route swap takes effect from the next request; this one keeps the
+  // routes (and upstream pool) it started with.
+  if (routes_ != worker_.routes()) {
+    routes_ = worker_.routes();
+  }
   if (timeout_.list() != &loop_.headerTimeouts()) {
     loop_.headerTimeouts().arm(timeout_, loop_.now());
   }
@@ -235,7 +240,7 @@ parsers::Next Session::onHead(parsers::MessageHead& head) {
     s.keep_alive = false;
     return parsers::Next::Continue;
   }
-  const RouteMatch match = listener_.router->match(host, head.target);
+  const RouteMatch match = routes_->routers[listener_.index]->match(host, head.target);
   if (match.entry == nullptr) {
     sendLocal(404, "No route matches this request");
     return parsers::Next::Continue;
@@ -612,7 +617,7 @@ void Session::destroy() {
 // ---- proxying -------------------------------------------------------------------
 
 bool Session::peerTrusted() const {
-  for (const net::Cidr& c : listener_.trusted_proxies) {
+  for (const net::Cidr& c : routes_->trusted[listener_.index]) {
     if (c.contains(conn_.peer())) {
       return true;
     }
@@ -624,7 +629,7 @@ parsers::Next Session::startProxy(parsers::MessageHead& head, const RouteMatch& 
   stream_.proxy = true;
   if (!proxy_) {
     ProxyDownstream& down = *this;
-    proxy_ = std::make_unique<ProxyStream>(worker_.upstreams(), down);
+    proxy_ = std::make_unique<ProxyStream>(loop_, down);
   }
   if (peer_text_.empty()) {
     peer_text_ = net::peerString(conn_.peer());
@@ -636,7 +641,7 @@ parsers::Next Session::startProxy(parsers::MessageHead& head, const RouteMatch& 
   req.peer_trusted = peerTrusted();
   req.listener_port = listener_.port;
   req.expect_continue = expect_continue;
-  proxy_->start(req);
+  proxy_->start(*routes_->upstreams, req);
   if (head.hasBody() && !stream_.response_started) {
     body_start_pending_ = true;
     return parsers::Next::Pause;  // the exact end of the head: the body follows

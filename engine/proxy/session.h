@@ -124,7 +124,8 @@ class Session final : public loop::DeferredDeletable,
 
   server::Worker& worker_;
   server::ListenerRuntime& listener_;
-  config::ConfigPtr config_;  // pins the snapshot the routes live in
+  config::ConfigPtr config_;  // limits and timeouts, from when the connection came
+  server::WorkerRoutesPtr routes_;  // the newest routes at the current request's start
   loop::EventLoop& loop_;
   net::Connection conn_;
   parsers::Http1Parser parser_;

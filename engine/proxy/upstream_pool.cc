@@ -2,11 +2,12 @@
 
 namespace plexgate::proxy {
 
-UpstreamConnection::UpstreamConnection(UpstreamPool& pool, size_t cluster, size_t endpoint)
-    : pool_(pool),
+UpstreamConnection::UpstreamConnection(std::shared_ptr<UpstreamPool> pool, size_t cluster, size_t endpoint)
+    : keep_(std::move(pool)),
+      pool_(*keep_),
       cluster_(cluster),
       endpoint_(endpoint),
-      conn_(pool.loop(), *this),
+      conn_(pool_.loop(), *this),
       idle_timeout_(&UpstreamConnection::onIdleTimeout, this) {}
 
 // While busy every event goes to the user; while idle in the pool any byte,
@@ -116,7 +117,7 @@ UpstreamConnection* UpstreamPool::connect(size_t cluster, size_t endpoint, net::
     rc = UV_EAI_NONAME;
     return nullptr;
   }
-  auto* c = new UpstreamConnection(*this, cluster, endpoint);
+  auto* c = new UpstreamConnection(shared_from_this(), cluster, endpoint);
   ++live_;
   ++connects_;
   c->attach(user);

@@ -21,7 +21,7 @@ class UpstreamPool;
 
 class UpstreamConnection final : public loop::DeferredDeletable, private net::ConnectionHandler {
  public:
-  UpstreamConnection(UpstreamPool& pool, size_t cluster, size_t endpoint);
+  UpstreamConnection(std::shared_ptr<UpstreamPool> pool, size_t cluster, size_t endpoint);
 
   net::Connection& conn() { return conn_; }
   size_t cluster() const { return cluster_; }
@@ -43,6 +43,7 @@ class UpstreamConnection final : public loop::DeferredDeletable, private net::Co
   void onConnected(int status) override;
   static void onIdleTimeout(loop::TimeoutNode& node);
 
+  std::shared_ptr<UpstreamPool> keep_;  // a retired pool lives until its last connection is freed
   UpstreamPool& pool_;
   size_t cluster_;
   size_t endpoint_;
@@ -61,7 +62,7 @@ struct ClusterRuntime {
   std::vector<std::vector<UpstreamConnection*>> idle;  // per endpoint, most recent last
 };
 
-class UpstreamPool {
+class UpstreamPool : public std::enable_shared_from_this<UpstreamPool> {
  public:
   UpstreamPool(loop::EventLoop& loop, UpstreamDirectoryPtr directory, uint64_t seed);
   ~UpstreamPool();

@@ -11,17 +11,15 @@ namespace plexgate::server {
 
 Worker::Worker(size_t index, config::ConfigPtr config, proxy::UpstreamDirectoryPtr upstreams, std::vector<int> fds,
                AccessLogSink* access_log)
-    : index_(index),
-      config_(std::move(config)),
-      access_log_(access_log),
-      upstreams_(loop_, std::move(upstreams), 0x9e3779b97f4a7c15ull * (index + 1)) {
+    : index_(index), config_(std::move(config)), access_log_(access_log) {
+  routes_ = buildRoutes(config_, std::move(upstreams));
   loop_.headerTimeouts().setDuration(static_cast<uint64_t>(config_->timeouts.header.count()));
   loop_.idleTimeouts().setDuration(static_cast<uint64_t>(config_->timeouts.idle.count()));
   for (size_t i = 0; i < fds.size(); ++i) {
     auto lr = std::make_unique<ListenerRuntime>();
     lr->worker = this;
+    lr->index = i;
     lr->config = &config_->listeners[i];
-    lr->router = std::make_unique<proxy::Router>(*config_, *lr->config);
     lr->fd = fds[i];
     sockaddr_storage ss{};
     socklen_t len = sizeof(ss);
@@ -31,13 +29,41 @@ Worker::Worker(size_t index, config::ConfigPtr config, proxy::UpstreamDirectoryP
       bound.len = len;
       lr->port = bound.port();
     }
-    for (const std::string& cidr : lr->config->trusted_proxies) {
-      if (auto c = net::Cidr::parse(cidr)) {
-        lr->trusted_proxies.push_back(*c);
-      }
-    }
     listeners_.push_back(std::move(lr));
   }
+}
+
+WorkerRoutesPtr Worker::buildRoutes(config::ConfigPtr config, proxy::UpstreamDirectoryPtr directory) {
+  auto r = std::make_shared<WorkerRoutes>();
+  r->config = config;
+  r->directory = directory;
+  for (const config::Listener& l : config->listeners) {
+    r->routers.push_back(std::make_unique<proxy::Router>(*config, l));
+    std::vector<net::Cidr> trusted;
+    for (const std::string& cidr : l.trusted_proxies) {
+      if (auto c = net::Cidr::parse(cidr)) {
+        trusted.push_back(*c);
+      }
+    }
+    r->trusted.push_back(std::move(trusted));
+  }
+  ++routes_generation_;
+  r->upstreams = std::make_shared<proxy::UpstreamPool>(loop_, std::move(directory),
+                                                       0x9e3779b97f4a7c15ull * (index_ + 1) + routes_generation_);
+  return r;
+}
+
+void Worker::publish(config::ConfigPtr config, proxy::UpstreamDirectoryPtr directory) {
+  loop_.post([this, config = std::move(config), directory = std::move(directory)]() mutable {
+    if (draining_) {
+      return;
+    }
+    WorkerRoutesPtr old = std::move(routes_);
+    routes_ = buildRoutes(std::move(config), std::move(directory));
+    // Idle connections of the old pool close now; busy ones after their
+    // request. Sessions still holding `old` keep it alive until they finish.
+    old->upstreams->closeIdle();
+  });
 }
 
 Worker::~Worker() {
@@ -127,7 +153,7 @@ void Worker::doDrain(config::Millis timeout) {
   for (proxy::Session* s : snapshot) {
     s->drain();
   }
-  upstreams_.closeIdle();
+  routes_->upstreams->closeIdle();
   maybeFinishDrain();
 }
 
@@ -143,7 +169,7 @@ void Worker::maybeFinishDrain() {
   if (!draining_ || !sessions_.empty() || loop_.stopping()) {
     return;
   }
-  upstreams_.closeIdle();
+  routes_->upstreams->closeIdle();
   if (drain_timer_open_) {
     drain_timer_open_ = false;
     uv_close(reinterpret_cast<uv_handle_t*>(&drain_timer_), nullptr);

@@ -41,12 +41,27 @@ struct WorkerCounters {
 
 class Worker;
 
-// One listener as one worker sees it: its socket and its routes.
+// What one published configuration means on one worker: a router and the
+// trusted proxies per listener, and an upstream pool for its clusters.
+// Immutable except the pool; a session takes the newest at each request
+// and keeps it for the request's life, so a swap never disturbs a request
+// in flight. Retired pools close their idle connections and are freed when
+// their last connection is.
+struct WorkerRoutes {
+  config::ConfigPtr config;
+  proxy::UpstreamDirectoryPtr directory;
+  std::vector<std::unique_ptr<proxy::Router>> routers;  // per listener
+  std::vector<std::vector<net::Cidr>> trusted;           // per listener
+  std::shared_ptr<proxy::UpstreamPool> upstreams;
+};
+using WorkerRoutesPtr = std::shared_ptr<WorkerRoutes>;
+
+// One listener as one worker sees it: its socket. Its routes live in the
+// worker's current WorkerRoutes.
 struct ListenerRuntime {
   Worker* worker = nullptr;
-  const config::Listener* config = nullptr;
-  std::unique_ptr<proxy::Router> router;
-  std::vector<net::Cidr> trusted_proxies;
+  size_t index = 0;  // into Config::listeners and WorkerRoutes
+  const config::Listener* config = nullptr;  // the first config's (address, name)
   uv_tcp_t tcp;
   int fd = -1;
   uint16_t port = 0;  // as bound (the config may say 0)
@@ -76,7 +91,11 @@ class Worker {
   const config::ConfigPtr& configPtr() const { return config_; }
   AccessLogSink* accessLog() { return access_log_; }
   WorkerCounters& counters() { return counters_; }
-  proxy::UpstreamPool& upstreams() { return upstreams_; }
+  proxy::UpstreamPool& upstreams() { return *routes_->upstreams; }
+  const WorkerRoutesPtr& routes() const { return routes_; }
+  // Thread-safe: from the next request on, use these routes and clusters.
+  // Listeners (names, addresses) must be the same as the running ones.
+  void publish(config::ConfigPtr config, proxy::UpstreamDirectoryPtr directory);
   bool draining() const { return draining_; }
 
   // Session bookkeeping (worker thread).
@@ -89,12 +108,14 @@ class Worker {
   void run();
   void doDrain(config::Millis timeout);
   void maybeFinishDrain();
+  WorkerRoutesPtr buildRoutes(config::ConfigPtr config, proxy::UpstreamDirectoryPtr directory);
 
   size_t index_;
   config::ConfigPtr config_;
   AccessLogSink* access_log_;
   loop::EventLoop loop_;
-  proxy::UpstreamPool upstreams_;
+  WorkerRoutesPtr routes_;
+  uint64_t routes_generation_ = 0;
   std::vector<std::unique_ptr<ListenerRuntime>> listeners_;
   std::vector<proxy::Session*> sessions_;  // unordered; index kept in Session
   WorkerCounters counters_;

@@ -78,6 +78,25 @@ void WorkerSet::start(loop::EventLoop& control, std::function<void(bool)> on_all
   }
 }
 
+std::string WorkerSet::publish(config::ConfigPtr config) {
+  const config::Config& running = workers_.front()->config();
+  if (config->listeners.size() != running.listeners.size()) {
+    return "listeners changed (added or removed): restart to apply";
+  }
+  for (size_t i = 0; i < config->listeners.size(); ++i) {
+    const config::Listener& a = config->listeners[i];
+    const config::Listener& b = running.listeners[i];
+    if (a.name != b.name || a.host != b.host || (a.port != b.port && a.port != 0)) {
+      return "listener " + a.name + " changed its name or address: restart to apply";
+    }
+  }
+  upstreams_ = std::make_shared<const proxy::UpstreamDirectory>(config);
+  for (auto& w : workers_) {
+    w->publish(config, upstreams_);
+  }
+  return "";
+}
+
 void WorkerSet::drain(config::Millis timeout) {
   for (auto& w : workers_) {
     w->drain(timeout);

@@ -44,6 +44,10 @@ class WorkerSet {
   // has closed; ok is false if any loop closed with handles still open.
   void start(loop::EventLoop& control, std::function<void(bool ok)> on_all_exited);
   void drain(config::Millis timeout);
+  // Control thread: new routes and clusters for every worker, from their
+  // next request on. Listeners must match the running ones (name, address,
+  // order); otherwise nothing changes and the reason is returned.
+  std::string publish(config::ConfigPtr config);
   void join();
   CounterTotals totals() const;
 

@@ -673,3 +673,72 @@ TEST_F(ProxyTest, NoHealthyInstanceIs503) {
 
 }  // namespace
 }  // namespace plexgate::test
+
+namespace plexgate::test {
+namespace {
+
+TEST(ProxySwapTest, RouteSwapDuringLoadFailsNoRequest) {
+  std::atomic<int> a{0}, b{0};
+  ScriptedUpstream ua([&](UpstreamConn& c) { while (c.readRequest()) { ++a; c.sendResponse(200, "a"); } });
+  ScriptedUpstream ub([&](UpstreamConn& c) { while (c.readRequest()) { ++b; c.sendResponse(200, "b"); } });
+  auto configFor = [](const std::string& url) {
+    return R"(
+workers: 2
+listeners:
+  - name: gw
+    address: 127.0.0.1:0
+    routes:
+      - prefix: /
+        proxy: {cluster: origin}
+clusters:
+  - name: origin
+    endpoints: [")" + url + "\"]\n";
+  };
+  TestServer server(configFor(ua.url()));
+  ASSERT_NE(server.port(), 0);
+  std::atomic<bool> stop{false};
+  std::atomic<int> ok{0}, failed{0};
+  std::vector<std::thread> clients;
+  for (int t = 0; t < 4; ++t) {
+    clients.emplace_back([&] {
+      TestClient c(server.port());
+      while (!stop) {
+        if (!c.send(get("/"))) {
+          ++failed;
+          return;
+        }
+        auto r = c.readResponse();
+        if (!r || r->status != 200) {
+          ++failed;
+          return;
+        }
+        ++ok;
+      }
+    });
+  }
+  // Swap back and forth while the clients keep their keep-alive
+  // connections busy; every swap must be seen by later requests.
+  for (int round = 0; round < 6; ++round) {
+    const bool to_b = round % 2 == 0;
+    const int before = (to_b ? b : a).load();
+    ASSERT_EQ(server.publish(configFor(to_b ? ub.url() : ua.url())), "");
+    ASSERT_TRUE(waitFor([&] { return (to_b ? b : a).load() > before + 50; }, milliseconds(5000))) << round;
+  }
+  stop = true;
+  for (auto& t : clients) {
+    t.join();
+  }
+  EXPECT_EQ(failed.load(), 0);
+  EXPECT_GT(ok.load(), 300);
+  // A listener change is refused and changes nothing.
+  EXPECT_NE(server.publish(R"(
+listeners:
+  - name: other
+    address: 127.0.0.1:0
+)"),
+            "");
+  EXPECT_TRUE(server.stop());
+}
+
+}  // namespace
+}  // namespace plexgate::test

@@ -66,6 +66,33 @@ void TestServer::drain(std::chrono::milliseconds timeout) {
   }
 }
 
+std::string TestServer::publish(const std::string& yaml) {
+  auto loaded = config::loadString(yaml, "test.yaml");
+  if (!loaded.ok()) {
+    return loaded.error->toString();
+  }
+  // The directory and health checker belong to the control thread.
+  std::mutex mu;
+  std::condition_variable cv;
+  bool done = false;
+  std::string result;
+  control_->post([&] {
+    result = workers_->publish(loaded.config);
+    if (result.empty()) {
+      health_->stop();
+      retired_health_.push_back(std::move(health_));
+      health_ = std::make_unique<proxy::HealthChecker>(*control_, workers_->upstreams());
+      health_->start();
+    }
+    std::lock_guard<std::mutex> l(mu);
+    done = true;
+    cv.notify_all();
+  });
+  std::unique_lock<std::mutex> l(mu);
+  cv.wait(l, [&] { return done; });
+  return result;
+}
+
 size_t TestServer::upstreamConnects() const {
   size_t n = 0;
   for (size_t i = 0; i < workers_->size(); ++i) {

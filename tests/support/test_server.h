@@ -10,6 +10,7 @@
 #include <mutex>
 #include <string>
 #include <thread>
+#include <vector>
 
 #include "engine/config/config.h"
 #include "engine/loop/event_loop.h"
@@ -32,6 +33,10 @@ class TestServer {
   // Upstream connections opened by all workers so far (a relaxed read of a
   // worker-thread counter: use it once the traffic has settled).
   size_t upstreamConnects() const;
+  // Loads `yaml` and publishes its routes and clusters to every worker, as
+  // SIGHUP does; returns "" or why it was refused. The health checker
+  // restarts with the new clusters.
+  std::string publish(const std::string& yaml);
   // Starts a graceful drain from the control thread.
   void drain(std::chrono::milliseconds timeout);
   // Waits for every worker to exit (drain first, or after drain()).
@@ -45,6 +50,7 @@ class TestServer {
   std::unique_ptr<loop::EventLoop> control_;
   std::unique_ptr<server::WorkerSet> workers_;
   std::unique_ptr<proxy::HealthChecker> health_;  // on the control loop, as in main
+  std::vector<std::unique_ptr<proxy::HealthChecker>> retired_health_;  // stopped; freed after the loop
   std::thread control_thread_;
   std::mutex mu_;
   std::condition_variable cv_;
