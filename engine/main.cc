@@ -42,6 +42,7 @@ Usage:
   plexgate proxy --listen ADDR --to URL [--to URL ...] [options]
                                    reverse-proxy everything to the --to instances
       --lb POLICY                  round_robin (default), least_request
+      --max-body SIZE              largest request body (default 16m; 413 past it)
       --workers N                  worker loops (default: one per CPU)
       --access-log                 log requests to stdout (off by default)
   plexgate --version
@@ -181,6 +182,7 @@ std::string parseProxy(int argc, char** argv, std::string& yaml) {
   std::string listen;
   std::string workers = "auto";
   std::string lb = "round_robin";
+  std::string max_body;
   std::vector<std::string> to;
   bool access_log = false;
   for (int i = 2; i < argc; ++i) {
@@ -201,6 +203,8 @@ std::string parseProxy(int argc, char** argv, std::string& yaml) {
       workers = v;
     } else if (arg == "--lb") {
       lb = v;
+    } else if (arg == "--max-body") {
+      max_body = v;
     } else {
       return "unknown option " + std::string(arg);
     }
@@ -215,6 +219,9 @@ std::string parseProxy(int argc, char** argv, std::string& yaml) {
     yaml += "      - " + yamlQuote(t) + "\n";
   }
   yaml += std::string("access_log:\n  enabled: ") + (access_log ? "true" : "false") + "\n";
+  if (!max_body.empty()) {
+    yaml += "limits:\n  max_body_bytes: " + yamlQuote(max_body) + "\n";
+  }
   return "";
 }
 
