@@ -205,10 +205,7 @@ int Http1Parser::onStatusCb(llhttp_t* p, const char* at, size_t len) {
 int Http1Parser::onHeaderFieldCb(llhttp_t* p, const char* at, size_t len) {
   Http1Parser& s = self(p);
   if (!s.in_head_) {
-    s.trailer_bytes_ += len + 4;
-    if (s.trailer_bytes_ > s.limits_.max_head_bytes) {
-      return s.fail(ParseError::HeadTooLarge);
-    }
+    return s.countTrailer(Building::Field, len);
   }
   if (s.building_ != Building::Field) {
     if (s.head_.headers.size() >= s.limits_.max_headers) {
@@ -225,10 +222,7 @@ int Http1Parser::onHeaderFieldCb(llhttp_t* p, const char* at, size_t len) {
 int Http1Parser::onHeaderValueCb(llhttp_t* p, const char* at, size_t len) {
   Http1Parser& s = self(p);
   if (!s.in_head_) {
-    s.trailer_bytes_ += len;
-    if (s.trailer_bytes_ > s.limits_.max_head_bytes) {
-      return s.fail(ParseError::HeadTooLarge);
-    }
+    return s.countTrailer(Building::Value, len);
   }
   if (s.head_.headers.empty() || s.head_.headers.back().name.empty()) {
     return s.fail(ParseError::Malformed);  // a value with no field name (": x")
@@ -244,8 +238,24 @@ int Http1Parser::onElementCompleteCb(llhttp_t* p) {
   return HPE_OK;
 }
 
+// Trailer fields are measured against their own allowance of max_head_bytes
+// and not recorded: they pass through (raw) but never join the head, which
+// callers may still be reading (a proxy retry re-serializes it).
+int Http1Parser::countTrailer(Building kind, size_t len) {
+  if (building_ != kind) {
+    building_ = kind;
+    trailer_bytes_ += kind == Building::Field ? 4 : 0;  // ": " and CRLF, once per field
+  }
+  trailer_bytes_ += len;
+  return trailer_bytes_ > limits_.max_head_bytes ? fail(ParseError::HeadTooLarge) : HPE_OK;
+}
+
 int Http1Parser::onFieldCompleteCb(llhttp_t* p) {
   Http1Parser& s = self(p);
+  if (!s.in_head_) {
+    s.building_ = Building::None;
+    return HPE_OK;
+  }
   s.building_ = Building::None;
   // field-name is a token of at least one character (RFC 9110 5.1).
   if (s.head_.headers.empty() || s.head_.headers.back().name.empty()) {

@@ -128,6 +128,7 @@ class Http1Parser {
   static const llhttp_settings_t& settings();
 
   int fail(ParseError e);
+  int countTrailer(Building kind, size_t len);
   // Appends [at, at+len) to `view`, extending in place when adjacent and
   // stitching into arena_ otherwise. False when the arena would overflow.
   bool extend(std::string_view& view, Building kind, const char* at, size_t len);

@@ -1207,3 +1207,31 @@ TEST(Http1Parser, SetLimitsAfterStitchingStaysInBounds) {
 
 }  // namespace
 }  // namespace plexgate::parsers
+
+namespace plexgate::parsers {
+namespace {
+
+// Found by the chunked fuzzer's reference checks: a trailer name split over
+// many reads was charged its framing once per read, and trailers were
+// stitched into the head's arena, so a head and trailers each within the
+// limit overflowed it. Trailers are now measured once per field and never
+// stored in the head.
+TEST(Http1ParserTrailers, SplitTrailerNameIsChargedOnce) {
+  const std::string input = "POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n0\r\nX-" + std::string(900, 'n') +
+                            ": v\r\n\r\n";
+  const Outcome o = parseAllWays(input, withLimits(limits(1024, 100, 1024, UINT64_MAX)));
+  EXPECT_FALSE(o.error) << describe(o);
+  EXPECT_EQ(o.completed(), 1u);
+}
+
+TEST(Http1ParserTrailers, HeadAndTrailersEachWithinTheLimitPassSplit) {
+  const std::string input = "POST / HTTP/1.1\r\nX-H: " + std::string(3000, 'h') +
+                            "\r\nTransfer-Encoding: chunked\r\n\r\n0\r\nX-T: " + std::string(3000, 'v') + "\r\n\r\n";
+  const Outcome o = parseAllWays(input, withLimits(limits(4096, 100, 4096, UINT64_MAX)));
+  EXPECT_FALSE(o.error) << describe(o);
+  ASSERT_EQ(o.completed(), 1u);
+  EXPECT_EQ(o.msg(0).headers.size(), 2u) << "trailers are not added to the head";
+}
+
+}  // namespace
+}  // namespace plexgate::parsers
