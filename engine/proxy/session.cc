@@ -673,10 +673,10 @@ void Session::onProxyResponseComplete() {
     stream_.request_done = true;
     raw_body_ = body_start_pending_ = body_end_pending_ = false;
   }
-  if (!parser_.inMessage() || !in_input_) {
-    finishStream();
-    flush();
-    processInput();
+  finishStream();
+  flush();
+  if (!in_input_) {
+    processInput();  // the next pipelined request, if any
   }
 }
 
