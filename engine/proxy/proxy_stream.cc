@@ -379,7 +379,16 @@ void ProxyStream::parseResponse() {
     if (data.empty()) {
       break;
     }
+    if (!parser_.inMessage() || parser_.inHead()) {
+      const buf::SliceRef& in = up_->conn().inputSlice();
+      if (head_pins_.empty() || head_pins_.back().get() != in.get()) {
+        head_pins_.push_back(in);
+      }
+    }
     const parsers::ExecResult r = parser_.execute(data.data(), data.size());
+    if (!parser_.inHead()) {
+      head_pins_.clear();  // onHead has run (or no message is open): spans no longer needed
+    }
     if (raw_body_ && r.consumed > 0) {
       // Zero copy: the client's queue references the upstream read slice.
       down_.downstreamOut().appendRef(up_->conn().inputSlice(), data.data(), r.consumed);
@@ -614,6 +623,7 @@ bool ProxyStream::canRetry(Failure f) const {
 
 void ProxyStream::dropConnection() {
   timer_.cancel();
+  head_pins_.clear();
   if (up_ != nullptr) {
     UpstreamConnection* c = up_;
     up_ = nullptr;

@@ -9,6 +9,7 @@
 #pragma once
 
 #include <cstdint>
+#include <vector>
 #include <string_view>
 
 #include "engine/buf/buffer_chain.h"
@@ -122,6 +123,10 @@ class ProxyStream final : private net::ConnectionHandler, private parsers::Http1
   buf::BufferChain out_;     // request bytes for the upstream
   buf::BufferChain queued_;  // request body that arrived before the connection
   buf::BufferChain replay_;  // request body kept for a retry (bounded)
+  // Upstream read slices the response head's spans point into: a head can
+  // straddle two reads, and the first slice must not be recycled before
+  // onHead has copied the head out.
+  std::vector<buf::SliceRef> head_pins_;
   loop::TimeoutNode timer_;
   uint64_t tried_mask_ = 0;
   uint64_t body_sent_ = 0;

@@ -742,3 +742,35 @@ listeners:
 
 }  // namespace
 }  // namespace plexgate::test
+
+namespace plexgate::test {
+namespace {
+
+// Regression (found by bench/compare's keep-alive pre-check): with 16 KiB
+// bodies a response head sometimes straddled two upstream read slices, and
+// the first slice was recycled before the head was copied out, so header
+// names and values arrived as body bytes.
+TEST(ProxyRegressionTest, ResponseHeadsSplitAcrossReadSlicesStayIntact) {
+  ScriptedUpstream up([](UpstreamConn& c) {
+    const std::string body(16384, 'x');
+    while (auto r = c.readRequest()) {
+      c.send("HTTP/1.1 200 OK\r\nServer: scripted\r\nX-Check: intact-value\r\nContent-Length: 16384\r\n\r\n" + body);
+    }
+  });
+  TestServer server(proxyConfig({up.url()}));
+  ASSERT_NE(server.port(), 0);
+  {
+    TestClient c(server.port());
+    for (int i = 0; i < 400; ++i) {
+      ASSERT_TRUE(c.send(get("/")));
+      auto r = c.readResponse(milliseconds(5000));
+      ASSERT_TRUE(r) << "response " << i;
+      ASSERT_EQ(r->header("X-Check"), "intact-value") << "response " << i;
+      ASSERT_EQ(r->body.size(), 16384u) << "response " << i;
+    }
+  }
+  EXPECT_TRUE(server.stop());
+}
+
+}  // namespace
+}  // namespace plexgate::test

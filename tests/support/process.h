@@ -35,7 +35,6 @@ class Process {
   int err_fd_ = -1;
   std::string out_;
   std::string err_;
-  size_t err_scanned_ = 0;
   bool exited_ = false;
 };
 

@@ -152,26 +152,24 @@ bool TestClient::fill(std::chrono::steady_clock::time_point deadline) {
 
 std::optional<Response> TestClient::readResponse(Millis timeout, bool head_request) {
   const auto deadline = std::chrono::steady_clock::now() + timeout;
-  Collector c(head_request);
-  parsers::Http1Parser parser(parsers::Http1Parser::Type::Response, parsers::Http1Limits{}, c);
-  size_t fed = 0;
   for (;;) {
-    if (fed < buffer_.size()) {
-      const parsers::ExecResult r = parser.execute(buffer_.data() + fed, buffer_.size() - fed);
-      fed += r.consumed;
-      if (r.status == parsers::ExecResult::Status::Error) {
-        return std::nullopt;
-      }
-      if (c.done) {
-        buffer_.erase(0, fed);
-        return std::move(c.r);
-      }
+    // Parse from the start of the buffer each time: a partial head's spans
+    // must not outlive a reallocation of buffer_ by the next read.
+    Collector c(head_request);
+    parsers::Http1Parser parser(parsers::Http1Parser::Type::Response, parsers::Http1Limits{}, c);
+    const parsers::ExecResult r = parser.execute(buffer_.data(), buffer_.size());
+    if (r.status == parsers::ExecResult::Status::Error) {
+      return std::nullopt;
+    }
+    if (c.done) {
+      buffer_.erase(0, r.consumed);
+      return std::move(c.r);
     }
     if (!fill(deadline)) {
       if (eof_) {
-        const parsers::ExecResult r = parser.finish();
-        if (r.status != parsers::ExecResult::Status::Error && c.done) {
-          buffer_.erase(0, fed);
+        const parsers::ExecResult f = parser.finish();
+        if (f.status != parsers::ExecResult::Status::Error && c.done) {
+          buffer_.clear();
           return std::move(c.r);
         }
       }
