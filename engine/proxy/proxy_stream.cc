@@ -42,33 +42,50 @@ bool isHopByHop(std::string_view name) {
   }
 }
 
-// Is `name` listed in any Connection header's tokens?
-bool namedInConnection(const parsers::MessageHead& h, std::string_view name) {
-  for (const auto& f : h.headers) {
-    if (f.name.size() != 10 || !iequals(f.name, "connection")) {
-      continue;
-    }
-    std::string_view v = f.value;
-    while (!v.empty()) {
-      const size_t comma = v.find(',');
-      std::string_view tok = v.substr(0, comma);
-      while (!tok.empty() && (tok.front() == ' ' || tok.front() == '\t')) {
-        tok.remove_prefix(1);
+// The field names listed in a head's Connection headers (hop-by-hop by
+// declaration), collected once per head; a handful at most.
+class ConnectionTokens {
+ public:
+  explicit ConnectionTokens(const parsers::MessageHead& h) {
+    for (const auto& f : h.headers) {
+      if (f.name.size() != 10 || !iequals(f.name, "connection")) {
+        continue;
       }
-      while (!tok.empty() && (tok.back() == ' ' || tok.back() == '\t')) {
-        tok.remove_suffix(1);
+      std::string_view v = f.value;
+      while (!v.empty() && count_ < kMax) {
+        const size_t comma = v.find(',');
+        std::string_view tok = v.substr(0, comma);
+        while (!tok.empty() && (tok.front() == ' ' || tok.front() == '\t')) {
+          tok.remove_prefix(1);
+        }
+        while (!tok.empty() && (tok.back() == ' ' || tok.back() == '\t')) {
+          tok.remove_suffix(1);
+        }
+        // keep-alive, close and upgrade are options, not field names we forward anyway
+        if (!tok.empty() && !iequals(tok, "keep-alive") && !iequals(tok, "close")) {
+          tokens_[count_++] = tok;
+        }
+        if (comma == std::string_view::npos) {
+          break;
+        }
+        v.remove_prefix(comma + 1);
       }
-      if (iequals(tok, name)) {
-        return true;
-      }
-      if (comma == std::string_view::npos) {
-        break;
-      }
-      v.remove_prefix(comma + 1);
     }
   }
-  return false;
-}
+  bool contains(std::string_view name) const {
+    for (size_t i = 0; i < count_; ++i) {
+      if (iequals(tokens_[i], name)) {
+        return true;
+      }
+    }
+    return false;
+  }
+
+ private:
+  static constexpr size_t kMax = 16;  // more is hostile; the rest are simply not honoured
+  std::string_view tokens_[kMax];
+  size_t count_ = 0;
+};
 
 bool isForwardedHeader(std::string_view name) {
   return name.size() >= 15 && name.size() <= 18 && iequals(name.substr(0, 12), "x-forwarded-") &&
@@ -238,6 +255,7 @@ void ProxyStream::writeRequestHead(buf::BufferChain& out) {
   out.appendCopy(" HTTP/1.1\r\n");
   std::string_view xff, xfproto, xfhost, xfport, xfprefix, host;
   std::string_view upgrade;
+  const ConnectionTokens listed(h);
   for (const parsers::HeaderField& f : h.headers) {
     if (isForwardedHeader(f.name)) {
       if (req_.peer_trusted) {
@@ -264,7 +282,7 @@ void ProxyStream::writeRequestHead(buf::BufferChain& out) {
       }
       continue;
     }
-    if (namedInConnection(h, f.name)) {
+    if (listed.contains(f.name)) {
       continue;
     }
     out.appendCopy(f.name);
@@ -428,8 +446,13 @@ void ProxyStream::parseResponse() {
       return;
     }
     if (down_.downstreamPending() > kHighWatermark) {
-      read_blocked_ = true;
-      up_->conn().readStop();
+      // Hand it to the kernel first: only what it does not take blocks us
+      // (a write it takes whole is never followed by a writable callback).
+      down_.downstreamFlush();
+      if (up_ != nullptr && down_.downstreamPending() > kHighWatermark) {
+        read_blocked_ = true;
+        up_->conn().readStop();
+      }
     }
   }
   if (state_ == State::Receiving || state_ == State::Waiting) {
@@ -490,6 +513,7 @@ void ProxyStream::writeResponseHead(const parsers::MessageHead& h, bool close_af
   out.appendCopy(http::reasonPhrase(h.status));
   out.appendCopy("\r\n");
   std::string_view upgrade;
+  const ConnectionTokens listed(h);
   for (const parsers::HeaderField& f : h.headers) {
     if (isHopByHop(f.name)) {
       if (h.status == 101 && f.name.size() == 7 && iequals(f.name, "upgrade")) {
@@ -497,7 +521,7 @@ void ProxyStream::writeResponseHead(const parsers::MessageHead& h, bool close_af
       }
       continue;
     }
-    if (namedInConnection(h, f.name)) {
+    if (listed.contains(f.name)) {
       continue;
     }
     out.appendCopy(f.name);

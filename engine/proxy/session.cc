@@ -17,6 +17,8 @@ namespace {
 // a slow reader) until the socket drains below the low mark.
 constexpr size_t kOutputHighWatermark = 256 * 1024;
 constexpr size_t kOutputLowWatermark = 64 * 1024;
+// Unparsed input kept while the current request is still being answered.
+constexpr size_t kInputHoldLimit = 8 * 1024;
 
 parsers::Http1Limits limitsFrom(const config::Limits& l) {
   parsers::Http1Limits out;
@@ -131,6 +133,38 @@ void Session::processInput() {
     return;
   }
   in_input_ = true;
+  // Flushing may hand everything to the kernel at once (no write callback
+  // follows), so after each flush look again for input we can now take.
+  for (;;) {
+    feedParser();
+    if (conn_closed_ || tunnel_) {
+      break;
+    }
+    flush();
+    if (conn_closed_ || !canFeed() || conn_.unread().empty()) {
+      break;
+    }
+  }
+  in_input_ = false;
+  if (conn_closed_ || tunnel_) {
+    return;
+  }
+  if (!parser_.inMessage() && !stream_.active) {
+    head_pins_.clear();
+  }
+  // Keep the socket in the poll set while a response is awaited: stopping
+  // and restarting it costs two epoll_ctl calls per proxied request. Stop
+  // only when unparsed input piles up (a pipelining client running ahead)
+  // or the connection is ending.
+  if (!ending_ && (canFeed() || conn_.unread().size() < kInputHoldLimit)) {
+    conn_.readStart();
+  } else {
+    conn_.readStop();
+  }
+  updateTimeout(true);
+}
+
+void Session::feedParser() {
   while (canFeed()) {
     const std::string_view data = conn_.unread();
     if (data.empty()) {
@@ -169,23 +203,6 @@ void Session::processInput() {
       break;
     }
   }
-  in_input_ = false;
-  if (conn_closed_) {
-    return;
-  }
-  if (tunnel_) {
-    return;
-  }
-  if (!parser_.inMessage() && !stream_.active) {
-    head_pins_.clear();
-  }
-  flush();
-  if (canFeed() || (!ending_ && !stream_.active && conn_.unread().empty())) {
-    conn_.readStart();
-  } else {
-    conn_.readStop();
-  }
-  updateTimeout(true);
 }
 
 void Session::onMessageBegin() {

@@ -103,6 +103,7 @@ class Session final : public loop::DeferredDeletable,
 
   bool canFeed() const;
   void processInput();
+  void feedParser();
   void flush();
   void pinInputSlice();
   bool outputHigh() const;
