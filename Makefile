@@ -61,8 +61,9 @@ fuzz-smoke: fuzz-build
 	  echo "== fuzz $$name for $(FUZZ_SECONDS)s"; \
 	  $$bin -max_total_time=$(FUZZ_SECONDS) -dict=fuzz/http.dict -print_final_stats=1 \
 	    -artifact_prefix=$$scratch/ $$scratch fuzz/corpus/$$name 2>&1 | grep -E "^(stat::number_of_executed_units|stat::peak_rss_mb|#[0-9]+ *DONE)|ERROR|SUMMARY" || true; \
-	  if ls $$scratch/crash-* $$scratch/leak-* $$scratch/timeout-* >/dev/null 2>&1; then \
-	    echo "fuzz $$name found a problem: $$(ls $$scratch)"; exit 1; fi; \
+	  found=$$(find $$scratch -maxdepth 1 \( -name 'crash-*' -o -name 'leak-*' -o -name 'timeout-*' -o -name 'oom-*' \)); \
+	  if [ -n "$$found" ]; then \
+	    echo "fuzz $$name found a problem: $$found"; od -c $$found | head -40; exit 1; fi; \
 	  rm -rf $$scratch; \
 	done
 

@@ -297,7 +297,9 @@ int Http1Parser::onHeadersCompleteCb(llhttp_t* p) {
   switch (s.handler_.onHead(h)) {
     case Next::Continue: return 0;
     case Next::SkipBody: return 1;
-    case Next::Pause: return HPE_PAUSED;
+    case Next::Pause:
+      s.paused_at_head_end_ = true;
+      return HPE_PAUSED;
   }
   return 0;
 }
@@ -355,6 +357,9 @@ ExecResult Http1Parser::resultFor(llhttp_errno_t rc, const char* data, size_t le
 
 ExecResult Http1Parser::execute(const char* data, size_t len) {
   chunk_ = data;
+  if (len > 0) {
+    paused_at_head_end_ = false;
+  }
   const llhttp_errno_t rc = llhttp_execute(&parser_, data, len);
   ExecResult r = resultFor(rc, data, len);
   fed_before_ += r.consumed;
@@ -377,7 +382,7 @@ void Http1Parser::reset() {
   llhttp_reset(&parser_);
   error_ = ParseError::None;
   building_ = Building::None;
-  in_message_ = in_head_ = false;
+  in_message_ = in_head_ = paused_at_head_end_ = false;
   fed_before_ = head_start_ = body_bytes_ = 0;
   arena_used_ = 0;
 }
@@ -385,10 +390,11 @@ void Http1Parser::reset() {
 void Http1Parser::resumeAfterUpgrade() { llhttp_resume_after_upgrade(&parser_); }
 
 ExecResult Http1Parser::finish() {
-  // After a pause on the very last byte llhttp has not yet reached the state
-  // that knows the stream may end cleanly; an empty execute gets it there.
+  // After a pause on the very last byte (a message's end, or a head whose
+  // body runs until close) llhttp has not yet stepped into the state that
+  // knows how the stream may end; an empty execute gets it there.
   static const char kNothing = 0;
-  if (!in_message_) {
+  if (llhttp_get_errno(&parser_) == HPE_OK && (!in_message_ || paused_at_head_end_)) {
     chunk_ = &kNothing;
     llhttp_execute(&parser_, &kNothing, 0);
   }

@@ -150,6 +150,7 @@ class Http1Parser {
   uint64_t body_bytes_ = 0;
   uint64_t trailer_bytes_ = 0;  // trailers have their own allowance of max_head_bytes
   bool start_known_ = false;    // head_start_ is exact for this message
+  bool paused_at_head_end_ = false;  // the last execute() stopped right after a head
   // Arena for elements split over non-adjacent buffers: allocated on first
   // need, sized to the head limit, reset at each message.
   std::unique_ptr<char[]> arena_;
