@@ -2,29 +2,11 @@
 
 #include <cstring>
 
+#include "parsers/ascii.h"
+
 namespace plexgate::parsers {
 
 namespace {
-
-bool equalsIgnoreCase(std::string_view a, std::string_view b) {
-  if (a.size() != b.size()) {
-    return false;
-  }
-  for (size_t i = 0; i < a.size(); ++i) {
-    char x = a[i];
-    char y = b[i];
-    if (x >= 'A' && x <= 'Z') {
-      x = static_cast<char>(x + 32);
-    }
-    if (y >= 'A' && y <= 'Z') {
-      y = static_cast<char>(y + 32);
-    }
-    if (x != y) {
-      return false;
-    }
-  }
-  return true;
-}
 
 // llhttp returns these for framing it refuses to guess about: the smuggling
 // family (CL with TE, duplicate CL, TE not ending in chunked).
@@ -37,7 +19,7 @@ bool isFramingError(llhttp_errno_t rc) {
 
 const HeaderField* MessageHead::find(std::string_view name) const {
   for (const HeaderField& h : headers) {
-    if (equalsIgnoreCase(h.name, name)) {
+    if (iequals(h.name, name)) {
       return &h;
     }
   }

@@ -4,10 +4,13 @@
 #include <cstring>
 
 #include "engine/http/response_writer.h"
+#include "parsers/ascii.h"
 
 namespace plexgate::proxy {
 
 namespace {
+
+using parsers::iequals;
 
 // Body bytes queued toward a peer beyond this stop reading from the other
 // side until the queue drains below the low mark (Envoy-style watermarks).
@@ -15,20 +18,6 @@ constexpr size_t kHighWatermark = 256 * 1024;
 constexpr size_t kLowWatermark = 64 * 1024;
 // A request body is kept for a retry only while it is this small.
 constexpr size_t kReplayLimit = 64 * 1024;
-
-char lower(char c) { return (c >= 'A' && c <= 'Z') ? static_cast<char>(c + 32) : c; }
-
-bool iequals(std::string_view a, std::string_view b) {
-  if (a.size() != b.size()) {
-    return false;
-  }
-  for (size_t i = 0; i < a.size(); ++i) {
-    if (lower(a[i]) != lower(b[i])) {
-      return false;
-    }
-  }
-  return true;
-}
 
 // RFC 9110 7.6.1 hop-by-hop fields, plus the non-standard ones proxies drop.
 bool isHopByHop(std::string_view name) {
@@ -86,6 +75,25 @@ class ConnectionTokens {
   std::string_view tokens_[kMax];
   size_t count_ = 0;
 };
+
+// Copies one field unless it is hop-by-hop (by name, or listed in
+// Connection). An Upgrade field is remembered instead when `upgrading`.
+void copyEndToEnd(buf::BufferChain& out, const parsers::HeaderField& f, const ConnectionTokens& listed, bool upgrading,
+                  std::string_view& upgrade) {
+  if (isHopByHop(f.name)) {
+    if (upgrading && f.name.size() == 7 && iequals(f.name, "upgrade")) {
+      upgrade = f.value;
+    }
+    return;
+  }
+  if (listed.contains(f.name)) {
+    return;
+  }
+  out.appendCopy(f.name);
+  out.appendCopy(": ");
+  out.appendCopy(f.value);
+  out.appendCopy("\r\n");
+}
 
 bool isForwardedHeader(std::string_view name) {
   return name.size() >= 15 && name.size() <= 18 && iequals(name.substr(0, 12), "x-forwarded-") &&
@@ -276,19 +284,7 @@ void ProxyStream::writeRequestHead(buf::BufferChain& out) {
     if (f.name.size() == 4 && iequals(f.name, "host")) {
       host = f.value;
     }
-    if (isHopByHop(f.name)) {
-      if (h.upgrade && f.name.size() == 7 && iequals(f.name, "upgrade")) {
-        upgrade = f.value;
-      }
-      continue;
-    }
-    if (listed.contains(f.name)) {
-      continue;
-    }
-    out.appendCopy(f.name);
-    out.appendCopy(": ");
-    out.appendCopy(f.value);
-    out.appendCopy("\r\n");
+    copyEndToEnd(out, f, listed, h.upgrade, upgrade);
   }
   if (!upgrade.empty()) {
     out.appendCopy("Connection: upgrade\r\nUpgrade: ");
@@ -515,19 +511,7 @@ void ProxyStream::writeResponseHead(const parsers::MessageHead& h, bool close_af
   std::string_view upgrade;
   const ConnectionTokens listed(h);
   for (const parsers::HeaderField& f : h.headers) {
-    if (isHopByHop(f.name)) {
-      if (h.status == 101 && f.name.size() == 7 && iequals(f.name, "upgrade")) {
-        upgrade = f.value;
-      }
-      continue;
-    }
-    if (listed.contains(f.name)) {
-      continue;
-    }
-    out.appendCopy(f.name);
-    out.appendCopy(": ");
-    out.appendCopy(f.value);
-    out.appendCopy("\r\n");
+    copyEndToEnd(out, f, listed, h.status == 101, upgrade);
   }
   if (h.status == 101) {
     out.appendCopy("Connection: upgrade\r\nUpgrade: ");

@@ -2,23 +2,13 @@
 
 #include <algorithm>
 
+#include "parsers/ascii.h"
+
 namespace plexgate::proxy {
 
 namespace {
 
-char lower(char c) { return (c >= 'A' && c <= 'Z') ? static_cast<char>(c + 32) : c; }
-
-bool iequals(std::string_view a, std::string_view b) {
-  if (a.size() != b.size()) {
-    return false;
-  }
-  for (size_t i = 0; i < a.size(); ++i) {
-    if (lower(a[i]) != lower(b[i])) {
-      return false;
-    }
-  }
-  return true;
-}
+using parsers::iequals;
 
 std::string_view stripPort(std::string_view host) {
   if (!host.empty() && host.front() == '[') {

@@ -7,11 +7,14 @@
 #include "engine/http/response_writer.h"
 #include "engine/net/address.h"
 #include "engine/proxy/router.h"
+#include "parsers/ascii.h"
 #include "engine/proxy/proxy_stream.h"
 
 namespace plexgate::proxy {
 
 namespace {
+
+using parsers::iequals;
 
 // Output queued beyond this stops request parsing (pipelining floods, echo to
 // a slow reader) until the socket drains below the low mark.
@@ -27,20 +30,6 @@ parsers::Http1Limits limitsFrom(const config::Limits& l) {
   out.max_uri_bytes = l.max_uri_bytes;
   out.max_body_bytes = l.max_body_bytes;
   return out;
-}
-
-bool iequals(std::string_view a, std::string_view b) {
-  if (a.size() != b.size()) {
-    return false;
-  }
-  for (size_t i = 0; i < a.size(); ++i) {
-    const char x = (a[i] >= 'A' && a[i] <= 'Z') ? static_cast<char>(a[i] + 32) : a[i];
-    const char y = (b[i] >= 'A' && b[i] <= 'Z') ? static_cast<char>(b[i] + 32) : b[i];
-    if (x != y) {
-      return false;
-    }
-  }
-  return true;
 }
 
 uint64_t monotonicNs() {
