@@ -136,6 +136,10 @@ class Checker : public Http1Handler {
     head_digest_ = headDigest(head, header_count_);
     content_length_ = head.content_length;
     upgrade_ = head.upgrade;
+    // Framing as the head declared it. llhttp_message_needs_eof() is not a
+    // reliable witness later: trailer fields run through llhttp's header
+    // logic, so a trailer named Transfer-Encoding flips its flags.
+    until_close_ = !skip_ && !head.chunked && !head.content_length;
     if (skip_) {
       return Next::SkipBody;
     }
@@ -177,6 +181,7 @@ class Checker : public Http1Handler {
 
   const std::vector<uint64_t>& completed() const { return completed_; }
   bool open() const { return open_; }
+  bool untilClose() const { return open_ && head_ != nullptr && until_close_; }
 
  private:
   const Options& opts_;
@@ -189,6 +194,7 @@ class Checker : public Http1Handler {
   std::optional<uint64_t> content_length_;
   bool upgrade_ = false;
   bool skip_ = false;
+  bool until_close_ = false;
   uint64_t body_bytes_ = 0;
   uint64_t body_digest_ = 0;
   std::vector<uint64_t> completed_;
@@ -279,7 +285,7 @@ RunResult run(std::string_view input, const Options& opts, uint8_t cut_mode, uin
   }
   if (!stopped) {
     // The upstream closed: a read-until-close body completes here.
-    const bool needed_eof = parser.inMessage() && !parser.inHead() && parser.messageNeedsEof();
+    const bool needed_eof = parser.inMessage() && !parser.inHead() && checker.untilClose();
     const size_t before = checker.completed().size();
     const ExecResult f = parser.finish();
     check(f.consumed == 0);
