@@ -372,9 +372,10 @@ void Http1Parser::reset() {
 void Http1Parser::resumeAfterUpgrade() { llhttp_resume_after_upgrade(&parser_); }
 
 ExecResult Http1Parser::finish() {
-  // After a pause on the very last byte (a message's end, or a head whose
-  // body runs until close) llhttp has not yet stepped into the state that
-  // knows how the stream may end; an empty execute gets it there.
+  // After a pause on the very last byte of a message or of a head, llhttp
+  // has not yet stepped into the state that knows how the stream may end
+  // (a body until close, an empty body): an empty execute gets it there.
+  // Only then: mid-body an empty execute leaves llhttp's finish state wrong.
   static const char kNothing = 0;
   if (llhttp_get_errno(&parser_) == HPE_OK && (!in_message_ || paused_at_head_end_)) {
     chunk_ = &kNothing;
