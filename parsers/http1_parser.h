@@ -106,7 +106,6 @@ class Http1Parser {
   bool inHead() const { return in_head_; }
   bool messageNeedsEof() const { return llhttp_message_needs_eof(&parser_) != 0; }
   uint64_t bodyBytes() const { return body_bytes_; }
-  const Http1Limits& limits() const { return limits_; }
   void setLimits(const Http1Limits& limits) { limits_ = limits; }  // the arena keeps its own size
 
  private:

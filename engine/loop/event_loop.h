@@ -55,7 +55,6 @@ class EventLoop {
   // Timeout lists for session phases; durations from the configuration.
   TimeoutList& headerTimeouts() { return header_timeouts_; }
   TimeoutList& idleTimeouts() { return idle_timeouts_; }
-  TimeoutList& drainTimeouts() { return drain_timeouts_; }
   // Connections that sent their last response and wait for the peer to close.
   TimeoutList& lingerTimeouts() { return linger_timeouts_; }
   // A list for any other fixed duration (upstream connect, response, pool
@@ -80,7 +79,6 @@ class EventLoop {
   std::vector<std::unique_ptr<DeferredDeletable>> deferred_;
   TimeoutList header_timeouts_;
   TimeoutList idle_timeouts_;
-  TimeoutList drain_timeouts_;
   TimeoutList linger_timeouts_;
   std::vector<std::unique_ptr<TimeoutList>> extra_timeouts_;
   uint64_t timer_due_ = 0;  // when timer_ fires next; 0 = not armed

@@ -78,8 +78,6 @@ class ProxyStream final : private net::ConnectionHandler, private parsers::Http1
   // The client went away or the session ends: drop the upstream connection.
   void cancel();
   bool active() const { return state_ != State::Idle && state_ != State::Done; }
-  bool tunneling() const { return state_ == State::Tunnel; }
-  uint32_t attempts() const { return attempts_; }
 
  private:
   enum class State : uint8_t { Idle, Backoff, Connecting, Waiting, Receiving, Tunnel, Done };

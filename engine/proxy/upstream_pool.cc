@@ -169,14 +169,4 @@ void UpstreamPool::closeIdle() {
   }
 }
 
-size_t UpstreamPool::idleCount() const {
-  size_t n = 0;
-  for (const ClusterRuntime& cr : clusters_) {
-    for (const auto& list : cr.idle) {
-      n += list.size();
-    }
-  }
-  return n;
-}
-
 }  // namespace plexgate::proxy

@@ -86,7 +86,6 @@ class UpstreamPool : public std::enable_shared_from_this<UpstreamPool> {
   void closeIdle();
 
   uint64_t connectsStarted() const { return connects_; }
-  size_t idleCount() const;
 
  private:
   friend class UpstreamConnection;
