@@ -55,7 +55,7 @@ std::string errorBody(int status, std::string_view message) {
   return out;
 }
 
-void writeLocalReply(buf::BufferChain& out, int status, std::string_view message, std::string_view date,
+size_t writeLocalReply(buf::BufferChain& out, int status, std::string_view message, std::string_view date,
                      ConnectionHeader connection, bool head_only) {
   const std::string body = errorBody(status, message);
   ResponseHead head;
@@ -68,6 +68,7 @@ void writeLocalReply(buf::BufferChain& out, int status, std::string_view message
   if (!head_only) {
     out.appendCopy(body);
   }
+  return body.size();
 }
 
 }  // namespace plexgate::http

@@ -21,8 +21,9 @@ struct LocalReply {
 LocalReply replyFor(parsers::ParseError e);
 // The JSON body, with `message` escaped.
 std::string errorBody(int status, std::string_view message);
-// Head and JSON body; `head_only` for HEAD requests.
-void writeLocalReply(buf::BufferChain& out, int status, std::string_view message, std::string_view date,
+// Head and JSON body; `head_only` for HEAD requests. Returns the body's
+// size (what the access log counts, sent or not).
+size_t writeLocalReply(buf::BufferChain& out, int status, std::string_view message, std::string_view date,
                      ConnectionHeader connection, bool head_only = false);
 
 }  // namespace plexgate::http

@@ -420,8 +420,8 @@ void Session::sendLocal(int status, std::string_view message) {
   stream_.status = status;
   stream_.response_started = true;
   stream_.response_done = true;
-  http::writeLocalReply(out_, status, message, loop_.httpDate(), connectionHeader(), stream_.head_request);
-  stream_.body_sent = http::errorBody(status, message).size();
+  stream_.body_sent =
+      http::writeLocalReply(out_, status, message, loop_.httpDate(), connectionHeader(), stream_.head_request);
 }
 
 void Session::flush() {
