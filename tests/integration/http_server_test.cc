@@ -45,20 +45,7 @@ limits:
 )" + extra;
 }
 
-class HttpServerTest : public ::testing::Test {
- protected:
-  void start(const std::string& yaml) {
-    server_ = std::make_unique<TestServer>(yaml);
-    ASSERT_NE(server_->port(), 0);
-  }
-  void TearDown() override {
-    if (server_) {
-      EXPECT_TRUE(server_->stop()) << "a worker loop closed with handles still open, or did not exit";
-    }
-  }
-  uint16_t port() const { return server_->port(); }
-  std::unique_ptr<TestServer> server_;
-};
+using HttpServerTest = ServerTest;
 
 TEST_F(HttpServerTest, RespondRouteServesStatusHeadersAndBody) {
   start(baseConfig());

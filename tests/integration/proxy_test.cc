@@ -47,20 +47,7 @@ clusters:
 )" + cluster_extra;
 }
 
-class ProxyTest : public ::testing::Test {
- protected:
-  void start(const std::string& yaml) {
-    server_ = std::make_unique<TestServer>(yaml);
-    ASSERT_NE(server_->port(), 0);
-  }
-  void TearDown() override {
-    if (server_) {
-      EXPECT_TRUE(server_->stop()) << "a worker loop closed with handles open, or did not exit";
-    }
-  }
-  uint16_t port() const { return server_->port(); }
-  std::unique_ptr<TestServer> server_;
-};
+using ProxyTest = ServerTest;
 
 // Hands what a script saw to the test thread.
 template <class T>

@@ -4,6 +4,8 @@
 // left open (libuv's uv_loop_close == 0), which each test asserts.
 #pragma once
 
+#include <gtest/gtest.h>
+
 #include <chrono>
 #include <condition_variable>
 #include <memory>
@@ -57,6 +59,23 @@ class TestServer {
   bool exited_ = false;
   bool clean_ = false;
   bool stopped_ = false;
+};
+
+// Base fixture: start(yaml) runs a TestServer; TearDown stops it and fails
+// the test unless every worker loop closed with no handle left open.
+class ServerTest : public ::testing::Test {
+ protected:
+  void start(const std::string& yaml) {
+    server_ = std::make_unique<TestServer>(yaml);
+    ASSERT_NE(server_->port(), 0);
+  }
+  void TearDown() override {
+    if (server_) {
+      EXPECT_TRUE(server_->stop()) << "a worker loop closed with handles still open, or did not exit";
+    }
+  }
+  uint16_t port() const { return server_->port(); }
+  std::unique_ptr<TestServer> server_;
 };
 
 // A polling wait without sleeping on a fixed delay: true once pred() holds.
