@@ -21,6 +21,7 @@
 #include "engine/server/access_log.h"
 #include "engine/server/worker_set.h"
 #include "tls/boringssl_version.h"
+#include "tls/tls_context.h"
 
 namespace {
 
@@ -37,12 +38,17 @@ Usage:
       --body TEXT | --body-size N  body text, or N bytes of 'x' (16k, 1m allowed)
       --header 'Name: value'       extra response header (repeatable)
       --delay DURATION             wait before answering (250ms, 2s)
+      --cert FILE --key FILE       serve HTTPS with this PEM chain and key
       --workers N                  worker loops (default: one per CPU)
       --access-log                 log requests to stdout (off by default)
   plexgate proxy --listen ADDR --to URL [--to URL ...] [options]
                                    reverse-proxy everything to the --to instances
       --lb POLICY                  round_robin (default), least_request
       --max-body SIZE              largest request body (default 16m; 413 past it)
+      --cert FILE --key FILE       serve HTTPS with this PEM chain and key
+      --ca FILE                    trust FILE's CAs for https:// --to instances
+                                   (default: the system bundle; names are verified)
+      --insecure                   do not verify https:// --to instances
       --workers N                  worker loops (default: one per CPU)
       --access-log                 log requests to stdout (off by default)
   plexgate --version
@@ -59,6 +65,8 @@ int usageError(const std::string& msg) {
 
 struct QuickRespond {
   std::string listen;
+  std::string cert;
+  std::string key;
   config::RespondAction action;
   uint32_t workers = 0;
   bool access_log = false;
@@ -126,6 +134,10 @@ std::string parseRespond(int argc, char** argv, QuickRespond& q) {
         return "--delay: expected a duration like 500ms or 2s, got '" + *v + "'";
       }
       q.action.delay = *d;
+    } else if (arg == "--cert") {
+      q.cert = *v;
+    } else if (arg == "--key") {
+      q.key = *v;
     } else if (arg == "--workers") {
       char* end = nullptr;
       const long n = std::strtol(v->c_str(), &end, 10);
@@ -139,6 +151,9 @@ std::string parseRespond(int argc, char** argv, QuickRespond& q) {
   }
   if (q.listen.empty()) {
     return "respond needs --listen ADDR (like 127.0.0.1:8080)";
+  }
+  if (q.cert.empty() != q.key.empty()) {
+    return "--cert and --key go together";
   }
   return "";
 }
@@ -160,6 +175,17 @@ config::ConfigPtr quickConfig(const QuickRespond& q, std::string& error) {
   r.prefix = "/";
   r.action = q.action;
   l.routes.push_back(std::move(r));
+  if (!q.cert.empty()) {
+    tls::ServerOptions o;
+    o.certificates.push_back(tls::CertificateOptions{q.cert, q.key, {}});
+    std::string why;
+    l.tls_context = tls::ServerContext::build(o, why);
+    if (!l.tls_context) {
+      error = "--cert/--key: " + why;
+      return nullptr;
+    }
+    l.tls = std::move(o);
+  }
   cfg->listeners.push_back(std::move(l));
   cfg->access_log.enabled = q.access_log;
   return cfg;
@@ -183,12 +209,18 @@ std::string parseProxy(int argc, char** argv, std::string& yaml) {
   std::string workers = "auto";
   std::string lb = "round_robin";
   std::string max_body;
+  std::string cert, key, ca;
   std::vector<std::string> to;
   bool access_log = false;
+  bool insecure = false;
   for (int i = 2; i < argc; ++i) {
     const std::string_view arg = argv[i];
     if (arg == "--access-log") {
       access_log = true;
+      continue;
+    }
+    if (arg == "--insecure") {
+      insecure = true;
       continue;
     }
     if (i + 1 >= argc) {
@@ -205,6 +237,12 @@ std::string parseProxy(int argc, char** argv, std::string& yaml) {
       lb = v;
     } else if (arg == "--max-body") {
       max_body = v;
+    } else if (arg == "--cert") {
+      cert = v;
+    } else if (arg == "--key") {
+      key = v;
+    } else if (arg == "--ca") {
+      ca = v;
     } else {
       return "unknown option " + std::string(arg);
     }
@@ -212,9 +250,27 @@ std::string parseProxy(int argc, char** argv, std::string& yaml) {
   if (listen.empty() || to.empty()) {
     return "proxy needs --listen ADDR and at least one --to URL";
   }
-  yaml = "workers: " + yamlQuote(workers) + "\nlisteners:\n  - name: proxy\n    address: " + yamlQuote(listen) +
-         "\n    routes:\n      - prefix: /\n        proxy: {cluster: to}\nclusters:\n  - name: to\n    lb: " +
-         yamlQuote(lb) + "\n    endpoints:\n";
+  if (cert.empty() != key.empty()) {
+    return "--cert and --key go together";
+  }
+  bool https = false;
+  for (const std::string& t : to) {
+    https = https || t.rfind("https://", 0) == 0;
+  }
+  if ((!ca.empty() || insecure) && !https) {
+    return std::string(insecure ? "--insecure" : "--ca") + " applies to https:// --to instances, and there are none";
+  }
+  yaml = "workers: " + yamlQuote(workers) + "\nlisteners:\n  - name: proxy\n    address: " + yamlQuote(listen) + "\n";
+  if (!cert.empty()) {
+    yaml += "    tls: {cert: " + yamlQuote(cert) + ", key: " + yamlQuote(key) + "}\n";
+  }
+  yaml += "    routes:\n      - prefix: /\n        proxy: {cluster: to}\nclusters:\n  - name: to\n    lb: " +
+          yamlQuote(lb) + "\n";
+  if (!ca.empty() || insecure) {
+    yaml += std::string("    tls: {verify: ") + (insecure ? "false" : "true") +
+            (ca.empty() ? std::string() : ", ca_file: " + yamlQuote(ca)) + "}\n";
+  }
+  yaml += "    endpoints:\n";
   for (const std::string& t : to) {
     yaml += "      - " + yamlQuote(t) + "\n";
   }
@@ -300,8 +356,9 @@ int runServer(config::ConfigPtr cfg, const std::string& config_path = "") {
     return 1;
   }
   for (size_t i = 0; i < cfg->listeners.size(); ++i) {
-    std::fprintf(stderr, "plexgate: listener %s on http://%s (%zu workers)\n", cfg->listeners[i].name.c_str(),
-                 c.workers->addresses()[i].toString().c_str(), c.workers->size());
+    std::fprintf(stderr, "plexgate: listener %s on %s://%s (%zu workers)\n", cfg->listeners[i].name.c_str(),
+                 cfg->listeners[i].tls_context ? "https" : "http", c.workers->addresses()[i].toString().c_str(),
+                 c.workers->size());
   }
   uv_signal_init(c.loop.uv(), &c.sigterm);
   uv_signal_init(c.loop.uv(), &c.sigint);

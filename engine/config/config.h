@@ -12,6 +12,9 @@
 #include <variant>
 #include <vector>
 
+#include "tls/tls_context.h"
+#include "tls/tls_options.h"
+
 namespace plexgate::config {
 
 using Millis = std::chrono::milliseconds;
@@ -40,7 +43,7 @@ using RouteAction = std::variant<RespondAction, EchoAction, ProxyAction>;
 // One upstream instance, from "http://host:port[/base/path]".
 struct UpstreamEndpoint {
   std::string url;        // as written
-  std::string scheme;     // "http" ("https" arrives with TLS)
+  std::string scheme;     // "http" or "https" (TLS with the cluster's tls settings)
   std::string host;       // name or IP literal, no brackets
   uint16_t port = 0;      // default 80 / 443 by scheme
   std::string base_path;  // "" or "/discoverableclient" (no trailing '/')
@@ -83,6 +86,10 @@ struct Cluster {
   PassiveHealth passive;
   uint32_t retries = 1;  // extra attempts when safe (see proxy/upstream_request)
   Millis retry_backoff{25};  // base; jittered up to 2x
+  // TLS to https:// endpoints: the `tls:` settings (defaults when absent)
+  // and the context built from them; null when no endpoint is https.
+  tls::ClientOptions tls;
+  tls::ClientContextPtr tls_context;
 };
 
 // A Zowe API ML static service definition (static onboarding fields).
@@ -131,6 +138,10 @@ struct Listener {
   // Inbound X-Forwarded-* is kept only from these peers ("127.0.0.1/32",
   // "::1/128", "10.0.0.0/8"); from anyone else it is replaced.
   std::vector<std::string> trusted_proxies;
+  // TLS termination: set when the listener has `tls:`; the context holds
+  // the loaded certificates (and stays alive with connections using it).
+  std::optional<tls::ServerOptions> tls;
+  tls::ServerContextPtr tls_context;
 };
 
 struct Limits {

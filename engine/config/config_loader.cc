@@ -15,6 +15,7 @@
 
 #include <yaml-cpp/yaml.h>
 
+#include "engine/config/config_tls.h"
 #include "engine/config/config_upstreams.h"
 #include "engine/config/config_values.h"
 #include "engine/config/yaml_util.h"
@@ -62,7 +63,7 @@ const std::vector<std::string_view> kTopKeys = {
     "workers", "listeners", "clusters",   "services", "catalogUiTiles",
     "limits",  "timeouts",  "access_log", "log_level"};
 const std::vector<std::string_view> kListenerKeys = {"name", "address", "services",
-                                                     "trusted_proxies", "routes"};
+                                                     "trusted_proxies", "tls", "routes"};
 const std::vector<std::string_view> kRouteKeys = {"prefix", "host", "respond", "echo", "proxy"};
 const std::vector<std::string_view> kActions = {"respond", "echo", "proxy"};
 const std::vector<std::string_view> kProxyKeys = {"cluster", "rewrite_prefix"};
@@ -375,6 +376,8 @@ std::vector<Listener> readListeners(const MapEntry& entry, ClusterRefs& refs) {
         listener.trusted_proxies = readTrustedProxies(field);
       } else if (field.key == "routes") {
         listener.routes = readRoutes(field, refs);
+      } else if (field.key == "tls") {
+        detail::readListenerTls(field, listener);
       }
     }
     listeners.push_back(std::move(listener));
@@ -557,6 +560,10 @@ std::string ConfigError::toString() const {
 }
 
 LoadResult loadString(std::string_view yaml, std::string_view source_name) {
+  // Files the configuration names (certificates, keys) are relative to it.
+  const size_t slash = source_name.rfind('/');
+  const detail::ScopedBaseDir base(slash == std::string_view::npos ? std::string()
+                                                                    : std::string(source_name.substr(0, slash)));
   try {
     // First the whole stream, events only: it must end, and hold one document.
     detail::checkSingleDocument(yaml);

@@ -8,6 +8,7 @@
 #include <string_view>
 #include <utility>
 
+#include "engine/config/config_tls.h"
 #include "engine/config/config_values.h"
 
 namespace plexgate::config::detail {
@@ -29,7 +30,8 @@ constexpr Millis kServiceHealthTimeout{2'000};
 // Keys of every mapping, in the order error messages list them.
 const std::vector<std::string_view> kClusterKeys = {
     "name",         "endpoints", "lb",           "hash_on", "connect_timeout", "response_timeout",
-    "idle_timeout", "pool",      "health_check", "passive", "retries",         "retry_backoff"};
+    "idle_timeout", "pool",      "health_check", "passive", "retries",         "retry_backoff",
+    "tls"};
 const std::vector<std::string_view> kHashOnKeys = {"header", "cookie"};
 const std::vector<std::string_view> kPoolKeys = {"max_idle", "idle_timeout", "max_requests"};
 const std::vector<std::string_view> kHealthCheckKeys = {"path", "interval", "timeout",
@@ -406,8 +408,12 @@ Cluster readCluster(const MapEntry& item, std::map<std::string, int, std::less<>
       cluster.retries = static_cast<uint32_t>(readInteger(field, 0, kMaxRetries));
     } else if (field.key == "retry_backoff") {
       cluster.retry_backoff = readDuration(field, Millis{0}, kMaxRetryBackoff);
+    } else if (field.key == "tls") {
+      readClusterTls(field, cluster);
     }
   }
+  const MapEntry* tls = map.find("tls");
+  finishClusterTls(cluster, tls != nullptr ? tls->key_line : 0, tls != nullptr ? tls->path : item.path);
   const MapEntry* hashOn = map.find("hash_on");
   if (cluster.lb == LbPolicy::ConsistentHash && hashOn == nullptr) {
     const MapEntry* lb = map.find("lb");
@@ -606,6 +612,8 @@ Service readService(const MapEntry& item, std::map<std::string, int, std::less<>
 
   cluster.name = std::string(kServiceClusterPrefix) + service.service_id;
   service.cluster = cluster.name;
+  // https:// instances are verified against the system's CA bundle.
+  finishClusterTls(cluster, 0, urls != nullptr ? urls->path : item.path);
   if (!service.health_check_relative_url.empty()) {
     // One probe path serves every instance, so they must agree on the base.
     const std::string& base = cluster.endpoints.front().base_path;

@@ -131,10 +131,13 @@ void EventLoop::scheduleTimer() {
     return;
   }
   // Coarse: wake at most every 100 ms; a timeout may fire up to that late.
-  if (timer_due_ != 0 && timer_due_ <= next + 100) {
+  // Something already due (the zero-duration list: "on the next turn")
+  // wakes the loop at once.
+  const uint64_t now = uv_now(&loop_);
+  const uint64_t slack = next <= now ? 0 : 100;
+  if (timer_due_ != 0 && timer_due_ <= next + slack) {
     return;
   }
-  const uint64_t now = uv_now(&loop_);
   const uint64_t delay = next > now ? next - now : 0;
   timer_due_ = now + delay;
   uv_timer_start(&timer_, &EventLoop::onTimer, delay, 0);

@@ -58,7 +58,9 @@ class EventLoop {
   // Connections that sent their last response and wait for the peer to close.
   TimeoutList& lingerTimeouts() { return linger_timeouts_; }
   // A list for any other fixed duration (upstream connect, response, pool
-  // idle...): created on first use, one per distinct duration.
+  // idle...): created on first use, one per distinct duration. Duration 0
+  // runs a node on the next loop turn (work deferred out of the current
+  // call stack).
   TimeoutList& timeouts(uint64_t duration_ms);
 
  private:

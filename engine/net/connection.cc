@@ -52,16 +52,43 @@ void Connection::onConnect(uv_connect_t* req, int status) {
   }
   if (status == 0) {
     uv_tcp_nodelay(&self->tcp_, 1);
+    if (self->tls_) {
+      // The ClientHello goes out now; onConnected follows the handshake.
+      self->tls_->connecting = true;
+      self->readStart();
+      self->pumpTls();
+      return;
+    }
   }
   self->handler_->onConnected(status);
 }
 
+bool Connection::startServerTls(tls::ServerContextPtr context) {
+  tls_ = std::make_unique<TlsState>(this, loop_.slicePool());
+  tls_->session = tls::TlsSession::server(std::move(context), *this);
+  return tls_->session != nullptr;
+}
+
+bool Connection::startClientTls(tls::ClientContextPtr context, std::string_view host,
+                                tls::ClientSessionCache* cache) {
+  tls_ = std::make_unique<TlsState>(this, loop_.slicePool());
+  tls_->session = tls::TlsSession::client(std::move(context), host, cache, *this);
+  return tls_->session != nullptr;
+}
+
 void Connection::readStart() {
-  if (reading_ || (state_ != State::Open && state_ != State::Lingering)) {
+  if (state_ != State::Open && state_ != State::Lingering) {
     return;
   }
-  reading_ = true;
-  uv_read_start(reinterpret_cast<uv_stream_t*>(&tcp_), &Connection::onAlloc, &Connection::onRead);
+  if (!reading_) {
+    reading_ = true;
+    uv_read_start(reinterpret_cast<uv_stream_t*>(&tcp_), &Connection::onAlloc, &Connection::onRead);
+  }
+  if (tls_ && tlsBuffered() && !tls_->pump.armed()) {
+    // Records already read (or decrypted) would wait for the next socket
+    // read that may never come: decrypt them on the next loop turn.
+    loop_.timeouts(0).arm(tls_->pump, loop_.now());
+  }
 }
 
 void Connection::readStop() {
@@ -74,25 +101,44 @@ void Connection::readStop() {
 
 void Connection::onAlloc(uv_handle_t* h, size_t, uv_buf_t* out) {
   auto* self = static_cast<Connection*>(h->data);
-  buf::SlicePool& pool = self->loop_.slicePool();
-  if (!self->in_) {
-    self->in_ = buf::SliceRef(pool.acquire());
-    self->rpos_ = self->wpos_ = 0;
-  } else if (self->wpos_ == self->in_->capacity) {
-    if (self->rpos_ == self->wpos_ && self->in_.unique()) {
-      self->rpos_ = self->wpos_ = 0;
+  if (self->tls_) {
+    // Ciphertext lands in its own slice; the session decrypts it into in_.
+    TlsState& t = *self->tls_;
+    if (!t.in) {
+      t.in = buf::SliceRef(self->loop_.slicePool().acquire());
+      t.rpos = t.wpos = 0;
+    } else if (t.wpos == t.in->capacity) {
+      const uint32_t left = t.wpos - t.rpos;
+      std::memmove(t.in->data(), t.in->data() + t.rpos, left);
+      t.rpos = 0;
+      t.wpos = left;
+    }
+    *out = uv_buf_init(t.in->data() + t.wpos, t.in->capacity - t.wpos);
+    return;
+  }
+  *out = self->inputSpace();
+}
+
+uv_buf_t Connection::inputSpace() {
+  buf::SlicePool& pool = loop_.slicePool();
+  if (!in_) {
+    in_ = buf::SliceRef(pool.acquire());
+    rpos_ = wpos_ = 0;
+  } else if (wpos_ == in_->capacity) {
+    if (rpos_ == wpos_ && in_.unique()) {
+      rpos_ = wpos_ = 0;
     } else {
       // Parsed bytes still referenced (head spans, queued body pieces) keep
       // the old slice alive through their own refs; unparsed bytes move.
       buf::SliceRef fresh(pool.acquire());
-      const uint32_t left = self->wpos_ - self->rpos_;
-      std::memcpy(fresh->data(), self->in_->data() + self->rpos_, left);
-      self->in_ = std::move(fresh);
-      self->rpos_ = 0;
-      self->wpos_ = left;
+      const uint32_t left = wpos_ - rpos_;
+      std::memcpy(fresh->data(), in_->data() + rpos_, left);
+      in_ = std::move(fresh);
+      rpos_ = 0;
+      wpos_ = left;
     }
   }
-  *out = uv_buf_init(self->in_->data() + self->wpos_, self->in_->capacity - self->wpos_);
+  return uv_buf_init(in_->data() + wpos_, in_->capacity - wpos_);
 }
 
 void Connection::releaseIdleInput() {
@@ -105,10 +151,28 @@ void Connection::releaseIdleInput() {
       in_.reset();
     }
   }
+  if (tls_ && tls_->in && tls_->rpos == tls_->wpos) {
+    tls_->in.reset();
+  }
 }
 
 void Connection::onRead(uv_stream_t* s, ssize_t nread, const uv_buf_t*) {
   auto* self = static_cast<Connection*>(s->data);
+  if (nread > 0 && self->tls_) {
+    TlsState& t = *self->tls_;
+    t.wpos += static_cast<uint32_t>(nread);
+    self->bytes_read_ += static_cast<uint64_t>(nread);
+    if (self->state_ == State::Lingering || self->state_ == State::Finishing) {
+      t.rpos = t.wpos;  // discarded: the session is done with input
+      self->releaseIdleInput();
+      return;
+    }
+    self->pumpTls();
+    if (!self->closing()) {
+      self->releaseIdleInput();
+    }
+    return;
+  }
   if (nread > 0) {
     self->wpos_ += static_cast<uint32_t>(nread);
     self->bytes_read_ += static_cast<uint64_t>(nread);
@@ -127,12 +191,23 @@ void Connection::onRead(uv_stream_t* s, ssize_t nread, const uv_buf_t*) {
     self->releaseIdleInput();  // EAGAIN: the slice was not used
     return;
   }
+  if (nread == UV_ENOBUFS && self->tls_) {
+    // Ciphertext fills its slice because the handler stopped taking
+    // plaintext: pause; readStart() resumes the pump.
+    self->readStop();
+    return;
+  }
   self->readStop();
   if (self->state_ == State::Lingering || self->state_ == State::Finishing) {
     self->peer_eof_ = true;  // nothing more to discard: close once written
     if (self->state_ == State::Lingering) {
       self->close();
     }
+    return;
+  }
+  if (self->tls_ && !self->tls_->session->handshakeDone()) {
+    self->tls_->session->setFailure(nread == UV_EOF ? tls::Failure::Eof : tls::Failure::Other);
+    self->tlsHandshakeFailed();
     return;
   }
   if (nread == UV_EOF) {
@@ -150,7 +225,15 @@ void Connection::write(buf::BufferChain& chain) {
     chain.clear();
     return;
   }
-  pending_.moveFrom(chain);
+  if (tls_) {
+    if (!tls_->session->handshakeDone()) {
+      tls_->backlog.moveFrom(chain);
+      return;
+    }
+    encrypt(chain);
+  } else {
+    pending_.moveFrom(chain);
+  }
   if (inflight_bytes_ == 0) {
     flush();
   }
@@ -233,6 +316,10 @@ void Connection::finish() {
     return;
   }
   state_ = State::Finishing;
+  if (tls_) {
+    tls_->pump.cancel();
+    tls_->session->shutdown();  // close_notify, queued behind the last response
+  }
   if (inflight_bytes_ == 0) {
     flush();
   }
@@ -268,6 +355,9 @@ void Connection::close() {
   }
   state_ = State::Closing;
   reading_ = false;
+  if (tls_) {
+    tls_->pump.cancel();
+  }
   if (!initialized_) {
     state_ = State::Closed;
     handler_->onClosed();
@@ -281,7 +371,165 @@ void Connection::onClose(uv_handle_t* h) {
   self->state_ = State::Closed;
   self->pending_.clear();
   self->in_.reset();
+  if (self->tls_) {
+    self->tls_->in.reset();
+    self->tls_->backlog.clear();
+  }
   self->handler_->onClosed();
+}
+
+// ---- TLS --------------------------------------------------------------------
+
+bool Connection::tlsBuffered() const {
+  return (tls_->rpos != tls_->wpos) || tls_->session->pendingPlaintext() > 0;
+}
+
+void Connection::onTlsPump(loop::TimeoutNode& node) {
+  auto* self = static_cast<Connection*>(node.owner());
+  if (!self->closing() && self->reading_) {
+    self->pumpTls();
+    if (!self->closing()) {
+      self->releaseIdleInput();
+    }
+  }
+}
+
+void Connection::onTlsOutput(const char* data, size_t n) { pending_.appendCopy(std::string_view(data, n)); }
+
+void Connection::pumpTls() {
+  TlsState& t = *tls_;
+  tls::TlsSession& session = *t.session;
+  for (;;) {
+    std::string_view cipher(t.in ? t.in->data() + t.rpos : nullptr, t.wpos - t.rpos);
+    const size_t before = cipher.size();
+    if (!session.handshakeDone()) {
+      const tls::TlsSession::Status st = session.handshake(cipher);
+      t.rpos += static_cast<uint32_t>(before - cipher.size());
+      if (!pending_.empty() && inflight_bytes_ == 0) {
+        flush();  // our handshake flight (or the alert that ends it)
+        if (closing()) {
+          return;
+        }
+      }
+      if (st == tls::TlsSession::Status::WantRead) {
+        return;
+      }
+      if (st != tls::TlsSession::Status::Ok) {
+        tlsHandshakeFailed();
+        return;
+      }
+      if (!t.backlog.empty()) {
+        encrypt(t.backlog);
+        if (inflight_bytes_ == 0) {
+          flush();
+        }
+      }
+      if (t.connecting) {
+        t.connecting = false;
+        handler_->onConnected(0);
+      } else {
+        handler_->onTlsHandshake();
+      }
+      if (closing()) {
+        return;
+      }
+      continue;
+    }
+    if (!reading_ || (cipher.empty() && session.pendingPlaintext() == 0)) {
+      return;  // the handler paused; readStart() resumes the pump
+    }
+    const uv_buf_t space = inputSpace();
+    if (space.len == 0) {
+      return;  // unconsumed plaintext fills the slice; wait for the handler
+    }
+    const tls::TlsSession::ReadResult r = session.read(cipher, space.base, space.len);
+    t.rpos += static_cast<uint32_t>(before - cipher.size());
+    if (!pending_.empty() && inflight_bytes_ == 0) {
+      flush();  // post-handshake replies (key updates)
+      if (closing()) {
+        return;
+      }
+    }
+    switch (r.status) {
+      case tls::TlsSession::Status::Ok:
+        wpos_ += static_cast<uint32_t>(r.n);
+        handler_->onData();
+        if (closing()) {
+          return;
+        }
+        continue;
+      case tls::TlsSession::Status::WantRead:
+        return;
+      case tls::TlsSession::Status::Closed:
+        // close_notify: the peer finished sending, as an EOF would say.
+        readStop();
+        peer_eof_ = true;
+        handler_->onEof();
+        return;
+      case tls::TlsSession::Status::Failed:
+        readStop();
+        handler_->onReadError(kErrTlsProtocol);
+        return;
+    }
+  }
+}
+
+void Connection::tlsHandshakeFailed() {
+  readStop();
+  const int err = tls_->session->certificateError() ? kErrTlsCertificate : kErrTlsHandshake;
+  if (tls_->connecting) {
+    tls_->connecting = false;
+    handler_->onConnected(err);
+    return;
+  }
+  handler_->onReadError(err);
+}
+
+void Connection::encrypt(buf::BufferChain& chain) {
+  // Whole flush batches become as few records as their size allows: small
+  // pieces (a head, a short body) are gathered into one 16 KiB record
+  // instead of a record (and its 22+ bytes and AEAD pass) per piece.
+  constexpr size_t kRecord = 16 * 1024;
+  char stage[kRecord];
+  size_t staged = 0;
+  tls::TlsSession& session = *tls_->session;
+  bool ok = true;
+  while (!chain.empty() && ok) {
+    struct iovec iov[kMaxIovecs];
+    const size_t n = chain.toIovecs(iov, kMaxIovecs);
+    size_t taken = 0;
+    for (size_t i = 0; i < n && ok; ++i) {
+      const char* p = static_cast<const char*>(iov[i].iov_base);
+      size_t len = iov[i].iov_len;
+      taken += len;
+      while (len > 0 && ok) {
+        if (staged == 0 && len >= kRecord) {
+          const size_t whole = len - len % kRecord;
+          ok = session.write(p, whole);  // big pieces go straight in
+          p += whole;
+          len -= whole;
+          continue;
+        }
+        const size_t take = std::min(len, kRecord - staged);
+        std::memcpy(stage + staged, p, take);
+        staged += take;
+        p += take;
+        len -= take;
+        if (staged == kRecord) {
+          ok = session.write(stage, staged);
+          staged = 0;
+        }
+      }
+    }
+    chain.drain(taken);
+  }
+  if (ok && staged > 0) {
+    ok = session.write(stage, staged);
+  }
+  chain.clear();
+  if (!ok) {
+    handler_->onWriteError(kErrTlsProtocol);
+  }
 }
 
 }  // namespace plexgate::net

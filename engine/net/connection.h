@@ -1,8 +1,11 @@
 // Connection: one TCP stream on one loop (downstream or upstream). Owns the
 // uv_tcp_t, the input slice that reads land in (no malloc per read), the
 // chain of bytes waiting to be written and the one write in flight, whose
-// pieces it pins until write_cb. Its owner (a Session) must stay alive until
-// ConnectionHandler::onClosed, and frees itself only after that returns.
+// pieces it pins until write_cb. With TLS started, a tls::TlsSession sits
+// between the socket and those buffers: handlers see plaintext in unread()
+// and write plaintext, exactly as without TLS. Its owner (a Session) must
+// stay alive until ConnectionHandler::onClosed, and frees itself only after
+// that returns.
 #pragma once
 
 #include <uv.h>
@@ -13,8 +16,15 @@
 
 #include "engine/buf/buffer_chain.h"
 #include "engine/loop/event_loop.h"
+#include "tls/tls_session.h"
 
 namespace plexgate::net {
+
+// Errors a TLS connection reports through onReadError / onConnected, beside
+// libuv's (negative errno values).
+inline constexpr int kErrTlsHandshake = -70001;    // handshake failed (see tls()->failure())
+inline constexpr int kErrTlsCertificate = -70002;  // the peer's certificate failed verification
+inline constexpr int kErrTlsProtocol = -70003;     // a bad record after the handshake
 
 class ConnectionHandler {
  public:
@@ -25,10 +35,11 @@ class ConnectionHandler {
   virtual void onWritable() {}         // a write completed; pendingBytes() shrank
   virtual void onWriteError(int uv_err) = 0;
   virtual void onClosed() = 0;         // the handle is closed; the owner may go
-  virtual void onConnected(int /*uv_status*/) {}  // after connect(): 0 or an error
+  virtual void onConnected(int /*uv_status*/) {}  // after connect() (and the TLS handshake): 0 or an error
+  virtual void onTlsHandshake() {}     // server side: the handshake completed
 };
 
-class Connection {
+class Connection final : private tls::TlsOutput {
  public:
   enum class State : uint8_t { Open, Finishing, Lingering, Closing, Closed };
 
@@ -45,6 +56,13 @@ class Connection {
   // Hands this connection's events to another handler (an upstream
   // connection moving between requests, or into the idle pool).
   void setHandler(ConnectionHandler& handler) { handler_ = &handler; }
+
+  // TLS: call startServerTls after accept() and before readStart();
+  // startClientTls before connect() (onConnected then waits for the
+  // handshake). False when the session could not be made (out of memory).
+  bool startServerTls(tls::ServerContextPtr context);
+  bool startClientTls(tls::ClientContextPtr context, std::string_view host, tls::ClientSessionCache* cache);
+  tls::TlsSession* tls() const { return tls_ ? tls_->session.get() : nullptr; }
 
   void readStart();
   void readStop();
@@ -87,6 +105,28 @@ class Connection {
   void flush();
   void startShutdown();
   void releaseIdleInput();
+  // The free tail of the input slice (moving unconsumed bytes to a fresh
+  // slice when it is full); empty when unconsumed bytes fill a whole slice.
+  uv_buf_t inputSpace();
+  // TLS: decrypt buffered ciphertext into the input slice and tell the
+  // handler, while it keeps reading.
+  void pumpTls();
+  void encrypt(buf::BufferChain& chain);
+  void onTlsOutput(const char* data, size_t n) override;
+  void tlsHandshakeFailed();
+  bool tlsBuffered() const;
+  static void onTlsPump(loop::TimeoutNode& node);
+
+  struct TlsState {
+    explicit TlsState(Connection* owner, buf::SlicePool& pool) : pump(&Connection::onTlsPump, owner), backlog(pool) {}
+    std::unique_ptr<tls::TlsSession> session;
+    buf::SliceRef in;  // ciphertext read but not yet taken by the session
+    uint32_t rpos = 0;
+    uint32_t wpos = 0;
+    loop::TimeoutNode pump;    // decrypts buffered input when reading resumes
+    buf::BufferChain backlog;  // plaintext written before the handshake completed
+    bool connecting = false;   // client: onConnected waits for the handshake
+  };
 
   loop::EventLoop& loop_;
   ConnectionHandler* handler_;
@@ -107,6 +147,7 @@ class Connection {
   sockaddr_storage peer_{};
   uint64_t bytes_read_ = 0;
   uint64_t bytes_written_ = 0;
+  std::unique_ptr<TlsState> tls_;  // only TLS connections pay for it
 };
 
 }  // namespace plexgate::net

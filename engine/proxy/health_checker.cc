@@ -51,6 +51,10 @@ class HealthChecker::Probe final : private net::ConnectionHandler, private parse
     parser_.reset();
     result_reported_ = false;
     uv_timer_start(&timer_, &Probe::onTimer, static_cast<uint64_t>(cluster_.config->health.timeout.count()), 0);
+    const config::UpstreamEndpoint& ep = cluster_.config->endpoints[endpoint_];
+    if (ep.scheme == "https" && cluster_.config->tls_context) {
+      conn_->startClientTls(cluster_.config->tls_context, ep.host, nullptr);
+    }
     if (conn_->connect(e.address->sa()) != 0) {
       // connect() closed the handle; onClosed will reset conn_.
       finish(false, "connect failed");
@@ -59,7 +63,9 @@ class HealthChecker::Probe final : private net::ConnectionHandler, private parse
 
   void onConnected(int status) override {
     if (status != 0) {
-      finish(false, uv_strerror(status));
+      finish(false, status == net::kErrTlsCertificate ? "TLS certificate not trusted"
+                    : status == net::kErrTlsHandshake ? "TLS handshake failed"
+                                                      : uv_strerror(status));
       return;
     }
     const EndpointEntry& e = cluster_.endpoints[endpoint_];

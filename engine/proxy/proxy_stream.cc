@@ -102,6 +102,14 @@ bool isForwardedHeader(std::string_view name) {
           iequals(name, "x-forwarded-prefix"));
 }
 
+// Zowe's client-certificate headers: only plexgate sets them (from a
+// verified certificate); a client's own copies would impersonate someone.
+bool isCertificateHeader(std::string_view name) {
+  return name.size() >= 20 && iequals(name.substr(0, 14), "x-certificate-") &&
+         (iequals(name, "x-certificate-public") || iequals(name, "x-certificate-distinguishedname") ||
+          iequals(name, "x-certificate-commonname"));
+}
+
 bool idempotent(std::string_view method) {
   return method == "GET" || method == "HEAD" || method == "OPTIONS" || method == "PUT" || method == "DELETE" ||
          method == "TRACE";
@@ -214,7 +222,9 @@ void ProxyStream::onConnected(int status) {
     return;
   }
   if (status != 0) {
-    fail(Failure::ConnectFailed);
+    fail(status == net::kErrTlsCertificate ? Failure::TlsCertificate
+         : status == net::kErrTlsHandshake ? Failure::TlsHandshake
+                                            : Failure::ConnectFailed);
     return;
   }
   state_ = State::Waiting;
@@ -284,6 +294,9 @@ void ProxyStream::writeRequestHead(buf::BufferChain& out) {
     if (f.name.size() == 4 && iequals(f.name, "host")) {
       host = f.value;
     }
+    if (isCertificateHeader(f.name)) {
+      continue;
+    }
     copyEndToEnd(out, f, listed, h.upgrade, upgrade);
   }
   if (!upgrade.empty()) {
@@ -301,7 +314,7 @@ void ProxyStream::writeRequestHead(buf::BufferChain& out) {
   }
   out.appendCopy(req_.peer);
   out.appendCopy("\r\nX-Forwarded-Proto: ");
-  out.appendCopy(xfproto.empty() ? std::string_view("http") : xfproto);
+  out.appendCopy(!xfproto.empty() ? xfproto : req_.secure ? std::string_view("https") : std::string_view("http"));
   if (!xfhost.empty() || !host.empty()) {
     out.appendCopy("\r\nX-Forwarded-Host: ");
     out.appendCopy(xfhost.empty() ? host : xfhost);
@@ -318,6 +331,14 @@ void ProxyStream::writeRequestHead(buf::BufferChain& out) {
     out.appendCopy("\r\nX-Forwarded-Prefix: ");
     out.appendCopy(xfprefix);
     out.appendCopy(forwarded_prefix);
+  }
+  if (req_.client_cert != nullptr) {
+    out.appendCopy("\r\nX-Certificate-Public: ");
+    out.appendCopy(req_.client_cert->public_der_base64);
+    out.appendCopy("\r\nX-Certificate-DistinguishedName: ");
+    out.appendCopy(req_.client_cert->distinguished_name);
+    out.appendCopy("\r\nX-Certificate-CommonName: ");
+    out.appendCopy(req_.client_cert->common_name);
   }
   out.appendCopy("\r\n\r\n");
 }
@@ -683,6 +704,12 @@ void ProxyStream::fail(Failure f) {
       return;
     case Failure::BadResponse:
       down_.onProxyError(502, "The upstream sent an invalid response");
+      return;
+    case Failure::TlsHandshake:
+      down_.onProxyError(502, "The TLS handshake with the upstream failed");
+      return;
+    case Failure::TlsCertificate:
+      down_.onProxyError(502, "The upstream's TLS certificate could not be verified");
       return;
   }
 }

@@ -53,6 +53,18 @@ struct ProxyRequest {
   bool peer_trusted = false;     // inbound X-Forwarded-* kept
   uint16_t listener_port = 0;
   bool expect_continue = false;  // client asked for 100-continue
+  bool secure = false;           // arrived over TLS: X-Forwarded-Proto https
+  // The downstream's verified client certificate, forwarded as Zowe's
+  // X-Certificate-* headers; null without one.
+  const struct ClientCertHeaders* client_cert = nullptr;
+};
+
+// A verified client certificate as the upstream is told of it (Zowe API ML's
+// header names). Made once per connection by the Session.
+struct ClientCertHeaders {
+  std::string distinguished_name;  // X-Certificate-DistinguishedName
+  std::string common_name;         // X-Certificate-CommonName
+  std::string public_der_base64;   // X-Certificate-Public
 };
 
 class ProxyStream final : private net::ConnectionHandler, private parsers::Http1Handler {
@@ -81,7 +93,17 @@ class ProxyStream final : private net::ConnectionHandler, private parsers::Http1
 
  private:
   enum class State : uint8_t { Idle, Backoff, Connecting, Waiting, Receiving, Tunnel, Done };
-  enum class Failure : uint8_t { NoEndpoint, ConnectFailed, ConnectTimeout, ResponseTimeout, Reset, BadResponse, IdleTimeout };
+  enum class Failure : uint8_t {
+    NoEndpoint,
+    ConnectFailed,
+    ConnectTimeout,
+    ResponseTimeout,
+    Reset,
+    BadResponse,
+    IdleTimeout,
+    TlsHandshake,
+    TlsCertificate
+  };
 
   // net::ConnectionHandler (upstream connection events)
   void onData() override;

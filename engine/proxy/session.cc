@@ -71,9 +71,32 @@ bool Session::start(uv_stream_t* server) {
     return false;  // close() already ran; onClosed frees us
   }
   draining_ = worker_.draining();
+  const config::Listener& lc = worker_.routes()->config->listeners[listener_.index];
+  if (lc.tls_context) {
+    // The newest certificates; this connection keeps them for its life.
+    if (!conn_.startServerTls(lc.tls_context)) {
+      conn_.close();
+      return true;
+    }
+    handshaking_ = true;
+    loop_.timeouts(static_cast<uint64_t>(lc.tls->handshake_timeout.count())).arm(timeout_, loop_.now());
+    conn_.readStart();
+    return true;
+  }
   conn_.readStart();
   updateTimeout(false);
   return true;
+}
+
+void Session::onTlsHandshake() {
+  handshaking_ = false;
+  auto& c = worker_.counters();
+  const tls::TlsSession& t = *conn_.tls();
+  c.add(c.tls_handshakes);
+  if (t.resumed()) {
+    c.add(c.tls_resumed);
+  }
+  updateTimeout(false);
 }
 
 // ---- input -----------------------------------------------------------------
@@ -496,8 +519,8 @@ void Session::onParseError(const parsers::ExecResult& r) {
 }
 
 void Session::updateTimeout(bool progress) {
-  if (conn_closed_ || ending_) {
-    return;  // lingering close has its own timeout
+  if (conn_closed_ || ending_ || handshaking_) {
+    return;  // lingering close and the TLS handshake have their own timeouts
   }
   if (stream_.waiting_delay || (stream_.active && stream_.proxy && !stream_.response_started)) {
     timeout_.cancel();  // the delay, or the upstream's own timeouts, apply
@@ -530,6 +553,12 @@ void Session::onTimeout(loop::TimeoutNode& node) {
   c.add(c.timeouts);
   if (self->ending_ || self->conn_closed_) {
     self->conn_.close();  // linger expired
+    return;
+  }
+  if (self->handshaking_) {
+    self->conn_.tls()->setFailure(tls::Failure::Timeout);
+    c.add(c.tls_failures[static_cast<size_t>(tls::Failure::Timeout)]);
+    self->conn_.close();
     return;
   }
   if (self->parser_.inHead() && self->got_bytes_ && !self->stream_.response_started) {
@@ -592,7 +621,13 @@ void Session::onEof() {
   conn_.close();
 }
 
-void Session::onReadError(int) { conn_.close(); }
+void Session::onReadError(int err) {
+  if (err == net::kErrTlsHandshake || err == net::kErrTlsCertificate) {
+    auto& c = worker_.counters();
+    c.add(c.tls_failures[static_cast<size_t>(conn_.tls()->failure())]);
+  }
+  conn_.close();
+}
 
 void Session::onWriteError(int) { conn_.close(); }
 
@@ -647,6 +682,19 @@ parsers::Next Session::startProxy(parsers::MessageHead& head, const RouteMatch& 
   req.peer_trusted = peerTrusted();
   req.listener_port = listener_.port;
   req.expect_continue = expect_continue;
+  if (const tls::TlsSession* t = conn_.tls()) {
+    req.secure = true;
+    if (!client_cert_ && t->isServer()) {
+      tls::PeerCertificate pc = t->peerCertificate();
+      if (pc.present) {
+        client_cert_ = std::make_unique<ClientCertHeaders>();
+        client_cert_->distinguished_name = std::move(pc.subject_dn);
+        client_cert_->common_name = std::move(pc.common_name);
+        client_cert_->public_der_base64 = tls::base64Encode(pc.der);
+      }
+    }
+    req.client_cert = client_cert_.get();
+  }
   proxy_->start(*routes_->upstreams, req);
   if (head.hasBody() && !stream_.response_started) {
     body_start_pending_ = true;

@@ -80,6 +80,7 @@ class Session final : public loop::DeferredDeletable,
   void onWritable() override;
   void onWriteError(int uv_err) override;
   void onClosed() override;
+  void onTlsHandshake() override;
 
   // parsers::Http1Handler
   void onMessageBegin() override;
@@ -147,7 +148,9 @@ class Session final : public loop::DeferredDeletable,
   bool body_start_pending_ = false;
   bool body_end_pending_ = false;
   bool tunnel_ = false;
+  bool handshaking_ = false;  // TLS listener, handshake not yet complete
   uint32_t requests_ = 0;
+  std::unique_ptr<ClientCertHeaders> client_cert_;  // verified client certificate, for upstreams
 };
 
 }  // namespace plexgate::proxy

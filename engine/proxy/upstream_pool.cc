@@ -90,6 +90,7 @@ UpstreamPool::UpstreamPool(loop::EventLoop& loop, UpstreamDirectoryPtr directory
       c.states[e].healthy = entries[i].endpoints[e].healthy.get();
     }
     c.idle.resize(entries[i].endpoints.size());
+    c.tls_sessions.resize(entries[i].endpoints.size());
   }
 }
 
@@ -121,6 +122,13 @@ UpstreamConnection* UpstreamPool::connect(size_t cluster, size_t endpoint, net::
   ++live_;
   ++connects_;
   c->attach(user);
+  ClusterRuntime& cr = clusters_[cluster];
+  const config::UpstreamEndpoint& ep = cr.config->endpoints[endpoint];
+  if (ep.scheme == "https" && cr.config->tls_context) {
+    // The handshake runs before onConnected; the endpoint's last session
+    // resumes it when the upstream still has it.
+    c->conn_.startClientTls(cr.config->tls_context, ep.host, &cr.tls_sessions[endpoint]);
+  }
   rc = c->conn_.connect(e.address->sa());
   if (rc != 0) {
     c->detach();  // the close callback frees it; the user hears the error from rc

@@ -60,6 +60,7 @@ struct ClusterRuntime {
   std::unique_ptr<LoadBalancer> lb;
   std::vector<EndpointState> states;
   std::vector<std::vector<UpstreamConnection*>> idle;  // per endpoint, most recent last
+  std::vector<tls::ClientSessionCache> tls_sessions;  // per endpoint: resumption for https
 };
 
 class UpstreamPool : public std::enable_shared_from_this<UpstreamPool> {

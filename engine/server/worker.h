@@ -7,6 +7,7 @@
 
 #include <uv.h>
 
+#include <array>
 #include <atomic>
 #include <cstdint>
 #include <functional>
@@ -20,6 +21,7 @@
 #include "engine/proxy/router.h"
 #include "engine/proxy/upstream_pool.h"
 #include "engine/server/access_log.h"
+#include "tls/tls_session.h"
 
 namespace plexgate::proxy {
 class Session;
@@ -35,6 +37,9 @@ struct WorkerCounters {
   std::atomic<uint64_t> requests{0};
   std::atomic<uint64_t> parse_errors{0};   // hostile or broken input ("glitches")
   std::atomic<uint64_t> timeouts{0};
+  std::atomic<uint64_t> tls_handshakes{0};  // completed, downstream
+  std::atomic<uint64_t> tls_resumed{0};     // of which resumed from a ticket
+  std::array<std::atomic<uint64_t>, tls::kFailureKinds> tls_failures{};  // by tls::Failure
 
   void add(std::atomic<uint64_t>& c, uint64_t n = 1) { c.store(c.load(std::memory_order_relaxed) + n, std::memory_order_relaxed); }
 };

@@ -118,6 +118,11 @@ CounterTotals WorkerSet::totals() const {
     t.requests += c.requests.load(std::memory_order_relaxed);
     t.parse_errors += c.parse_errors.load(std::memory_order_relaxed);
     t.timeouts += c.timeouts.load(std::memory_order_relaxed);
+    t.tls_handshakes += c.tls_handshakes.load(std::memory_order_relaxed);
+    t.tls_resumed += c.tls_resumed.load(std::memory_order_relaxed);
+    for (size_t i = 0; i < t.tls_failures.size(); ++i) {
+      t.tls_failures[i] += c.tls_failures[i].load(std::memory_order_relaxed);
+    }
   }
   return t;
 }

@@ -5,6 +5,7 @@
 // last one has exited. Owned by main (or a test) on the control thread.
 #pragma once
 
+#include <array>
 #include <atomic>
 #include <functional>
 #include <memory>
@@ -25,6 +26,9 @@ struct CounterTotals {
   uint64_t requests = 0;
   uint64_t parse_errors = 0;
   uint64_t timeouts = 0;
+  uint64_t tls_handshakes = 0;
+  uint64_t tls_resumed = 0;
+  std::array<uint64_t, tls::kFailureKinds> tls_failures{};  // indexed by tls::Failure
 };
 
 class WorkerSet {
