@@ -76,6 +76,12 @@ bool loadChainAndKey(SSL_CTX* ctx, const std::string& cert, const std::string& k
     return false;
   }
   if (SSL_CTX_use_PrivateKey_file(ctx, key.c_str(), SSL_FILETYPE_PEM) != 1) {
+    const uint32_t e = ERR_peek_error();
+    if (ERR_GET_LIB(e) == ERR_LIB_X509 && ERR_GET_REASON(e) == X509_R_KEY_VALUES_MISMATCH) {
+      ERR_clear_error();
+      error = "private key '" + key + "' does not match certificate '" + cert + "'";
+      return false;
+    }
     error = "cannot load private key '" + key + "': " + lastSslError();
     return false;
   }

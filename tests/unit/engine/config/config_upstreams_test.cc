@@ -426,7 +426,7 @@ TEST(ClusterErrors, SectionShape) {
   EXPECT_EQ(errorOf(withCluster("    weight: 3\n")),
             "test.yaml:7: clusters[0].weight: unknown key (expected one of: name, endpoints, lb, "
             "hash_on, connect_timeout, response_timeout, idle_timeout, pool, health_check, "
-            "passive, retries, retry_backoff)");
+            "passive, retries, retry_backoff, tls)");
 }
 
 TEST(ClusterErrors, Name) {
