@@ -178,6 +178,10 @@ bool mayStartJson(char c) {
     case 't':
     case 'f':
     case 'n':
+    case ' ':
+    case '\t':
+    case '\n':
+    case '\r':
       return true;
     default:
       return c >= '0' && c <= '9';

@@ -186,8 +186,8 @@ FanoutContentResult fail(std::string_view message) {
 }
 
 // Finds repeated target names in O(n): open addressing over indices into
-// the target list, on the stack. With 256 targets the quadratic scan it
-// replaced took BM_FanoutContentParse/256 from ~22 to ~97 us.
+// the target list, on the stack. With 256 targets, BM_FanoutContentParse/256
+// takes ~22 us; the quadratic scan this replaced made it ~97 us.
 class NameSet {
  public:
   // Returns false when `name` is already in `targets` (as indexed so far).

@@ -175,6 +175,12 @@ TEST(FanoutAggregateTest, PaddedAndUnpaddedAgree) {
   EXPECT_TRUE(writer.isJson(body, body.size() + simdjson::SIMDJSON_PADDING));
   // Capacity smaller than the size (a caller's mistake) is treated as none.
   EXPECT_TRUE(writer.isJson(body, 1));
+  // Whitespace around a value is JSON; text that cannot open a value never
+  // reaches simdjson.
+  EXPECT_TRUE(writer.isJson(" {}\n", 0));
+  EXPECT_TRUE(writer.isJson("-1", 0));
+  EXPECT_FALSE(writer.isJson("x{}", 0));
+  EXPECT_FALSE(writer.isJson("", 0));
 }
 
 TEST(FanoutAggregateTest, IncrementalEqualsWhole) {
