@@ -6,6 +6,9 @@
 // resumption). Certificates are generated at test time (TestPki).
 #include <gtest/gtest.h>
 
+#include <signal.h>
+
+#include <filesystem>
 #include <string>
 #include <vector>
 
@@ -188,6 +191,48 @@ TEST_F(TlsListenerTest, OptionalClientCertificatesLetAnonymousIn) {
   auto [rc, out] = runToExit(curl(pki_.caFile(), "localhost", port(), "/"));
   EXPECT_EQ(rc, 0) << out;
   EXPECT_EQ(out, "hello");
+}
+
+// SIGHUP swaps certificates for new connections; a bad one is refused with
+// its file, line and key, and the running one stays. Relative paths in the
+// file resolve against the file's directory.
+TEST(TlsReload, SighupSwapsCertificatesAndRefusesBadOnes) {
+  TestPki pki;
+  const CertFiles first = pki.issue("first", "first", {"localhost"});
+  const std::string cfg = pki.writeFile("plexgate.yaml",
+                                        "workers: 1\nlisteners:\n  - name: tls\n    address: 127.0.0.1:0\n"
+                                        "    tls: {cert: live.pem, key: live.key}\n    routes:\n"
+                                        "      - prefix: /\n        respond: {body: hi}\n");
+  const auto install = [&](const CertFiles& c) {
+    std::filesystem::copy_file(c.cert, pki.dir() + "/live.pem", std::filesystem::copy_options::overwrite_existing);
+    std::filesystem::copy_file(c.key, pki.dir() + "/live.key", std::filesystem::copy_options::overwrite_existing);
+  };
+  install(first);
+  Process p({PLEXGATE_BINARY, "-c", cfg});
+  const auto line = p.waitStderr("listener tls on https://", milliseconds(5000));
+  ASSERT_TRUE(line) << p.stderrText();
+  const uint16_t port = static_cast<uint16_t>(std::stoi(line->substr(line->rfind(':') + 1)));
+  auto [rc, out] = sClient(port, {"-servername", "localhost"});
+  EXPECT_NE(out.find("CN = first"), std::string::npos) << out;
+
+  install(pki.issue("second", "second", {"localhost"}));
+  p.signal(SIGHUP);
+  ASSERT_TRUE(p.waitStderr("reloaded", milliseconds(5000))) << p.stderrText();
+  std::tie(rc, out) = sClient(port, {"-servername", "localhost"});
+  EXPECT_NE(out.find("CN = second"), std::string::npos) << out;
+
+  pki.writeFile("live.pem", "-----BEGIN CERTIFICATE-----\ngarbage\n-----END CERTIFICATE-----\n");
+  p.signal(SIGHUP);
+  const auto refused = p.waitStderr("reload refused", milliseconds(5000));
+  ASSERT_TRUE(refused) << p.stderrText();
+  EXPECT_NE(refused->find("plexgate.yaml:5: listeners[0].tls: cannot load certificate chain '" + pki.dir() +
+                          "/live.pem'"),
+            std::string::npos)
+      << *refused;
+  std::tie(rc, out) = sClient(port, {"-servername", "localhost"});
+  EXPECT_NE(out.find("CN = second"), std::string::npos) << out;
+  p.signal(SIGTERM);
+  EXPECT_EQ(p.wait(milliseconds(5000)), 0) << p.stderrText();
 }
 
 // ---- upstream TLS ----------------------------------------------------------------
