@@ -5,6 +5,9 @@
 // request (~500 B, 12 headers) and a 60-header request; each fed one request
 // per execute(), 64 pipelined requests per execute(), and split in two
 // non-adjacent pieces (the stitching path). Reports bytes/s and requests/s.
+// A fourth shape is an API client's head: `Authorization: Bearer` with a
+// ~1.5 KiB RS256 JWT and a ~4 KiB Cookie header, the long header values the
+// scanners meet behind an SSO gateway.
 #include <benchmark/benchmark.h>
 
 #include <cstring>
@@ -43,7 +46,9 @@ class CountingHandler : public Http1Handler {
   uint64_t messages = 0;
 };
 
-std::string smallRequest() { return "GET /index.html HTTP/1.1\r\nHost: www.example.com\r\n\r\n"; }
+std::string smallRequest() {
+  return "GET /index.html HTTP/1.1\r\nHost: www.example.com\r\n\r\n";
+}
 
 std::string browserRequest() {
   return "GET /search?q=plexgate&lang=en HTTP/1.1\r\n"
@@ -73,23 +78,29 @@ std::string manyHeadersRequest() {
 
 std::string requestFor(int64_t shape) {
   switch (shape) {
-    case 0: return smallRequest();
-    case 1: return browserRequest();
-    default: return manyHeadersRequest();
+    case 0:
+      return smallRequest();
+    case 1:
+      return browserRequest();
+    default:
+      return manyHeadersRequest();
   }
 }
 
 const char* shapeName(int64_t shape) {
   switch (shape) {
-    case 0: return "small";
-    case 1: return "browser";
-    default: return "60_headers";
+    case 0:
+      return "small";
+    case 1:
+      return "browser";
+    default:
+      return "60_headers";
   }
 }
 
 void requireOk(benchmark::State& state, const ExecResult& r) {
   if (r.status != ExecResult::Status::Ok) {
-    state.SkipWithError("parse failed");
+    state.SkipWithError(r.reason != nullptr ? r.reason : "parse failed");
   }
 }
 
@@ -169,8 +180,8 @@ BENCHMARK(BM_Http1ParseSplitInTwo)->Arg(0)->Arg(1)->Arg(2);
 // A POST with a body of Arg bytes: body spans are handed out, not copied.
 void BM_Http1ParsePostBody(benchmark::State& state) {
   const size_t n = static_cast<size_t>(state.range(0));
-  const std::string req = "POST /upload HTTP/1.1\r\nHost: a\r\nContent-Length: " + std::to_string(n) + "\r\n\r\n" +
-                          std::string(n, 'b');
+  const std::string req =
+      "POST /upload HTTP/1.1\r\nHost: a\r\nContent-Length: " + std::to_string(n) + "\r\n\r\n" + std::string(n, 'b');
   CountingHandler handler;
   Http1Parser parser(Http1Parser::Type::Request, Http1Limits{}, handler);
   for (auto _ : state) {
@@ -185,5 +196,82 @@ void BM_Http1ParsePostBody(benchmark::State& state) {
   state.SetItemsProcessed(static_cast<int64_t>(state.iterations()));
 }
 BENCHMARK(BM_Http1ParsePostBody)->Arg(1)->Arg(4096)->Arg(65536);
+
+// Deterministic base64url text of n characters (a stand-in for JWT parts).
+std::string base64urlText(size_t n, uint32_t seed) {
+  static constexpr char kAlphabet[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+  std::string out(n, 'A');
+  uint32_t x = seed;
+  for (char& c : out) {
+    x = x * 1664525u + 1013904223u;
+    c = kAlphabet[(x >> 26) & 63];
+  }
+  return out;
+}
+
+// header.payload.signature: a 36-char header, ~1.1 KiB of claims and the
+// 342-char base64url of a 2048-bit RS256 signature: 1,536 bytes in all.
+std::string jwt() {
+  return "eyJhbGciOiJSUzI1NiIsInR5cCI6IkpXVCJ9." + base64urlText(1536 - 36 - 1 - 1 - 342, 1) + "." +
+         base64urlText(342, 2);
+}
+
+std::string jwtRequest() {
+  std::string cookie = "apimlAuthenticationToken=" + jwt();
+  for (uint32_t i = 0; cookie.size() < 4096; ++i) {
+    cookie += "; pref_" + std::to_string(i) + "=" + base64urlText(100, 10 + i);
+  }
+  cookie.resize(4096);  // cut to exactly 4 KiB of value
+  return "GET /zosmf/restfiles/ds?dslevel=SYS1.PARMLIB HTTP/1.1\r\n"
+         "Host: gateway.example.com:7554\r\n"
+         "User-Agent: zowe-cli/7.18.0 node/18.17.1 linux\r\n"
+         "Accept: application/json\r\n"
+         "Accept-Encoding: gzip, deflate, br\r\n"
+         "X-CSRF-ZOSMF-HEADER: true\r\n"
+         "Authorization: Bearer " +
+         jwt() +
+         "\r\n"
+         "Cookie: " +
+         cookie +
+         "\r\n"
+         "Connection: keep-alive\r\n"
+         "\r\n";
+}
+
+// The JWT-size head whole in one execute() (Arg 0), or cut in the middle of
+// the bearer token so that the long value is stitched across two reads (Arg 1).
+void BM_Http1ParseJwtHead(benchmark::State& state) {
+  const std::string req = jwtRequest();
+  const size_t cut = state.range(0) == 0 ? req.size() : req.find("Bearer ") + 7 + 768;
+  const auto first = std::make_unique<char[]>(cut);
+  const auto second = std::make_unique<char[]>(req.size() - cut + 1);
+  std::memcpy(first.get(), req.data(), cut);
+  std::memcpy(second.get(), req.data() + cut, req.size() - cut);
+  CountingHandler handler;
+  Http1Parser parser(Http1Parser::Type::Request, Http1Limits{}, handler);
+  for (auto _ : state) {
+    const ExecResult a = parser.execute(first.get(), cut);
+    benchmark::DoNotOptimize(a);
+    if (a.status != ExecResult::Status::Ok) {
+      requireOk(state, a);
+      break;
+    }
+    if (cut < req.size()) {
+      const ExecResult b = parser.execute(second.get(), req.size() - cut);
+      benchmark::DoNotOptimize(b);
+      if (b.status != ExecResult::Status::Ok) {
+        requireOk(state, b);
+        break;
+      }
+    }
+  }
+  if (handler.messages != static_cast<uint64_t>(state.iterations())) {
+    state.SkipWithError("lost a message");
+  }
+  state.SetLabel((state.range(0) == 0 ? "whole, " : "split in the JWT, ") + std::to_string(req.size()) + " B");
+  state.SetBytesProcessed(static_cast<int64_t>(state.iterations()) * static_cast<int64_t>(req.size()));
+  state.SetItemsProcessed(static_cast<int64_t>(state.iterations()));
+}
+BENCHMARK(BM_Http1ParseJwtHead)->Arg(0)->Arg(1);
 
 }  // namespace
