@@ -368,7 +368,9 @@ TEST(ConfigErrors, UnknownNestedKey) {
   EXPECT_EQ(errorOf(std::string(kListener) + "access_log:\n  file: x.log\n"),
             "test.yaml:5: access_log.file: unknown key (expected one of: enabled, path, format)");
   EXPECT_EQ(errorOf(std::string(kListener) + "    ssl: true\n"),
-            "test.yaml:4: listeners[0].ssl: unknown key (expected one of: name, address, "
+            "test.yaml:4: listeners[0].ssl: unknown key; did you mean 'tls'?");
+  EXPECT_EQ(errorOf(std::string(kListener) + "    colour: blue\n"),
+            "test.yaml:4: listeners[0].colour: unknown key (expected one of: name, address, "
             "services, trusted_proxies, tls, routes)");
 }
 
