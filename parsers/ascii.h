@@ -20,4 +20,15 @@ constexpr bool iequals(std::string_view a, std::string_view b) {
   return true;
 }
 
+// Drops optional whitespace (SP and HTAB) around a field value or list item.
+constexpr std::string_view trimOws(std::string_view s) {
+  while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) {
+    s.remove_prefix(1);
+  }
+  while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) {
+    s.remove_suffix(1);
+  }
+  return s;
+}
+
 }  // namespace plexgate::parsers

@@ -99,16 +99,6 @@ bool isFieldValue(std::string_view s) {
   return true;
 }
 
-std::string_view trimOws(std::string_view s) {
-  while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) {
-    s.remove_prefix(1);
-  }
-  while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) {
-    s.remove_suffix(1);
-  }
-  return s;
-}
-
 // 1..10 ASCII digits. Returns nullopt for anything else (signs, spaces,
 // fractions, empty).
 std::optional<uint64_t> parseDigits(std::string_view s) {

@@ -3,8 +3,12 @@
 #include <algorithm>
 #include <limits>
 
+#include "parsers/ascii.h"
+
 namespace plexgate::proxy {
 namespace {
+
+using parsers::trimOws;
 
 // Virtual nodes per endpoint on the hash ring. 160 (Envoy's ring_hash
 // default is 1024 per ring, nginx uses 160 per weight unit) gives 4 endpoints
@@ -75,16 +79,6 @@ bool equalsIgnoreCase(std::string_view lower, std::string_view s) {
 
 bool isTried(uint64_t tried_mask, size_t i) {
   return i < 64 && ((tried_mask >> i) & 1u) != 0;
-}
-
-std::string_view trimOws(std::string_view s) {
-  while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) {
-    s.remove_prefix(1);
-  }
-  while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) {
-    s.remove_suffix(1);
-  }
-  return s;
 }
 
 }  // namespace
