@@ -9,16 +9,15 @@
 #include <string_view>
 #include <variant>
 
+#include "config_test_util.h"
+
 namespace plexgate::config {
 namespace {
 
 using namespace std::chrono_literals;
-
-// Three lines every error case builds on: a valid listener on lines 1-3.
-constexpr std::string_view kListener =
-    "listeners:\n"
-    "  - name: gw\n"
-    "    address: 127.0.0.1:7554\n";
+using testutil::errorOf;
+using testutil::kListener;
+using testutil::load;
 
 // kListener plus one route on lines 4-5, ready for lines from 6 on.
 std::string withRoute(std::string_view routeBody) {
@@ -31,21 +30,6 @@ std::string withRoute(std::string_view routeBody) {
 // kListener plus a respond route whose settings start on line 7.
 std::string withRespond(std::string_view respondBody) {
   return withRoute("        respond:\n" + std::string(respondBody));
-}
-
-std::string errorOf(std::string_view yaml) {
-  const LoadResult result = loadString(yaml, "test.yaml");
-  if (!result.error) {
-    return "<loaded>";
-  }
-  EXPECT_EQ(result.config, nullptr);
-  return result.error->toString();
-}
-
-ConfigPtr load(std::string_view yaml) {
-  const LoadResult result = loadString(yaml, "test.yaml");
-  EXPECT_FALSE(result.error) << result.error->toString();
-  return result.config;
 }
 
 std::string repoRoot() {

@@ -9,18 +9,17 @@
 #include <string_view>
 #include <variant>
 
+#include "config_test_util.h"
+
 #include "engine/config/config_loader.h"
 
 namespace plexgate::config {
 namespace {
 
 using namespace std::chrono_literals;
-
-// A valid listener on lines 1-3.
-constexpr std::string_view kListener =
-    "listeners:\n"
-    "  - name: gw\n"
-    "    address: 127.0.0.1:7554\n";
+using testutil::errorOf;
+using testutil::kListener;
+using testutil::load;
 
 // kListener plus a valid cluster 'c' on lines 4-6, ready for its keys from line 7.
 std::string withCluster(std::string_view clusterBody) {
@@ -50,15 +49,6 @@ std::string withProxy(std::string_view proxyValue) {
          std::string(proxyValue) + "\n";
 }
 
-std::string errorOf(std::string_view yaml) {
-  const LoadResult result = loadString(yaml, "test.yaml");
-  if (!result.error) {
-    return "<loaded>";
-  }
-  EXPECT_EQ(result.config, nullptr);
-  return result.error->toString();
-}
-
 // The error for a cluster whose only endpoint (line 7) is `url`.
 std::string endpointError(std::string_view url) {
   return errorOf(std::string(kListener) +
@@ -73,12 +63,6 @@ std::string endpointError(std::string_view url) {
 std::string trustedProxyError(std::string_view entry) {
   return errorOf(std::string(kListener) + "    trusted_proxies:\n      - " + std::string(entry) +
                  "\n");
-}
-
-ConfigPtr load(std::string_view yaml) {
-  const LoadResult result = loadString(yaml, "test.yaml");
-  EXPECT_FALSE(result.error) << result.error->toString();
-  return result.config;
 }
 
 // ---- clusters: successful loads -----------------------------------------------
