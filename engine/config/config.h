@@ -142,6 +142,22 @@ struct Listener {
   // the loaded certificates (and stays alive with connections using it).
   std::optional<tls::ServerOptions> tls;
   tls::ServerContextPtr tls_context;
+  // Answer the multisystem fan-out API (/zosmf/gateway/...) here, ahead of
+  // the routes, with the config's `systems:`.
+  bool fanout = false;
+};
+
+// A secondary for the multisystem fan-out (z/OSMF's system definition).
+struct System {
+  std::string name;         // nickname: what `target` names; unique
+  std::string system_name;  // the z/OS system name (logon accepts it too)
+  std::string sysplex;      // "" when not set
+  std::string cpc;          // "" when not set
+  std::vector<std::string> groups;
+  std::string url;          // the secondary's base URL, as written
+  std::string cluster;      // the Cluster built for it: "system/<name>"
+  size_t cluster_index = 0;  // into Config::clusters
+  Millis timeout{30'000};   // per-system deadline when content sets none
 };
 
 struct Limits {
@@ -172,8 +188,9 @@ struct Config {
   std::string source;  // file the snapshot came from ("" for quick modes)
   uint32_t workers = 0;  // 0 = auto: one per CPU
   std::vector<Listener> listeners;
-  std::vector<Cluster> clusters;  // declared ones, then one per service
+  std::vector<Cluster> clusters;  // declared ones, then one per service, then one per system
   std::vector<Service> services;
+  std::vector<System> systems;  // their clusters follow the services'
   Limits limits;
   Timeouts timeouts;
   AccessLog access_log;
