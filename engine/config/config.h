@@ -147,6 +147,15 @@ struct Listener {
   bool fanout = false;
 };
 
+// An HTTP proxy between the gateway and some systems (z/OSMF's HTTP proxy
+// definition). Plain HTTP to the proxy; credentials come from
+// POST /zosmf/gateway/logon/proxy, never from the file.
+struct HttpProxy {
+  std::string name;  // unique; what System::http_proxy names
+  std::string host;
+  uint16_t port = 0;
+};
+
 // A secondary for the multisystem fan-out (z/OSMF's system definition).
 struct System {
   std::string name;         // nickname: what `target` names; unique
@@ -155,6 +164,11 @@ struct System {
   std::string cpc;          // "" when not set
   std::vector<std::string> groups;
   std::string url;          // the secondary's base URL, as written
+  UpstreamEndpoint target;  // parsed from url
+  // A name in Config::http_proxies, or "" for a direct connection. With a
+  // proxy the system's cluster endpoint is the proxy, and requests go in
+  // absolute-form (only http:// systems for now: https needs CONNECT).
+  std::string http_proxy;
   std::string cluster;      // the Cluster built for it: "system/<name>"
   size_t cluster_index = 0;  // into Config::clusters
   Millis timeout{30'000};   // per-system deadline when content sets none
@@ -190,6 +204,7 @@ struct Config {
   std::vector<Listener> listeners;
   std::vector<Cluster> clusters;  // declared ones, then one per service, then one per system
   std::vector<Service> services;
+  std::vector<HttpProxy> http_proxies;
   std::vector<System> systems;  // their clusters follow the services'
   Limits limits;
   Timeouts timeouts;

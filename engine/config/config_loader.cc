@@ -9,6 +9,7 @@
 #include <exception>
 #include <limits>
 #include <map>
+#include <optional>
 #include <new>
 #include <utility>
 #include <vector>
@@ -62,7 +63,7 @@ constexpr Millis kMaxTimeout{24 * kMsPerHour};
 // Keys of every mapping, in the order error messages list them.
 const std::vector<std::string_view> kTopKeys = {
     "workers", "listeners", "clusters",   "services", "catalogUiTiles",
-    "limits",  "timeouts",  "access_log", "log_level", "systems"};
+    "limits",  "timeouts",  "access_log", "log_level", "systems", "httpProxies"};
 const std::vector<std::string_view> kListenerKeys = {"name", "address", "services",
                                                      "trusted_proxies", "tls", "routes",
                                                      "fanout"};
@@ -515,6 +516,7 @@ Config readConfig(const YAML::Node& root, std::string source) {
   ClusterRefs refs;
   std::vector<Cluster> serviceClusters;
   std::vector<Cluster> systemClusters;
+  std::optional<MapEntry> systemsEntry;
   for (const MapEntry& field : map.entries()) {
     if (field.key == "workers") {
       config.workers = readWorkers(field);
@@ -526,6 +528,9 @@ Config readConfig(const YAML::Node& root, std::string source) {
       config.services = detail::readServices(field, serviceClusters);
     } else if (field.key == "systems") {
       config.systems = detail::readSystems(field, systemClusters);
+      systemsEntry = field;
+    } else if (field.key == "httpProxies") {
+      config.http_proxies = detail::readHttpProxies(field);
     } else if (field.key == "catalogUiTiles") {
       detail::readCatalogUiTiles(field);
     } else if (field.key == "limits") {
@@ -542,6 +547,9 @@ Config readConfig(const YAML::Node& root, std::string source) {
   checkClusterRefs(refs, config.clusters);
   for (Cluster& cluster : serviceClusters) {
     config.clusters.push_back(std::move(cluster));
+  }
+  if (systemsEntry) {
+    detail::linkHttpProxies(*systemsEntry, config.systems, systemClusters, config.http_proxies);
   }
   for (size_t i = 0; i < systemClusters.size(); ++i) {
     config.systems[i].cluster_index = config.clusters.size();

@@ -20,8 +20,9 @@ constexpr size_t kMaxGroups = 64;
 constexpr Millis kMaxSystemTimeout{600'000};  // kFanoutMaxTimeoutMs
 
 // z/OSMF's system definition fields, spelled as z/OSMF does, plus ours.
-const std::vector<std::string_view> kSystemKeys = {"name", "systemName", "sysplex", "cpc",
-                                                   "groups", "url", "timeout", "tls"};
+const std::vector<std::string_view> kSystemKeys = {"name", "systemName", "sysplex", "cpc", "groups",
+                                                   "url", "httpProxy", "timeout", "tls"};
+const std::vector<std::string_view> kHttpProxyKeys = {"name", "host", "port"};
 
 std::string readName(const MapEntry& entry) {
   std::string name = readString(entry);
@@ -84,7 +85,10 @@ System readSystem(const MapEntry& item, std::map<std::string, int, std::less<>>&
       system.groups = readGroups(field);
     } else if (field.key == "url") {
       system.url = readString(field);
-      cluster.endpoints.push_back(readUpstreamUrl(field));
+      system.target = readUpstreamUrl(field);
+      cluster.endpoints.push_back(system.target);
+    } else if (field.key == "httpProxy") {
+      system.http_proxy = readName(field);
     } else if (field.key == "timeout") {
       system.timeout = readDuration(field, Millis{1}, kMaxSystemTimeout);
     } else if (field.key == "tls") {
@@ -104,7 +108,86 @@ System readSystem(const MapEntry& item, std::map<std::string, int, std::less<>>&
   return system;
 }
 
+MapEntry itemOf(const MapEntry& sequence, const YAML::Node& item, size_t index) {
+  MapEntry e;
+  e.path = indexPath(sequence.path, index);
+  e.key_line = lineOf(item, sequence.line);
+  e.line = e.key_line;
+  e.value = item;
+  return e;
+}
+
 }  // namespace
+
+std::vector<HttpProxy> readHttpProxies(const MapEntry& entry) {
+  if (entry.value.IsNull()) {
+    return {};
+  }
+  if (!entry.value.IsSequence()) {
+    fail(entry.line, entry.path, "expected a sequence of HTTP proxies, got " + describe(entry.value));
+  }
+  std::vector<HttpProxy> proxies;
+  std::map<std::string, int, std::less<>> nameLines;
+  size_t index = 0;
+  for (const YAML::Node& item : entry.value) {
+    const MapEntry e = itemOf(entry, item, index++);
+    const MapReader map(e.value, e.path, e.line, kHttpProxyKeys);
+    map.require("name");
+    map.require("host");
+    map.require("port");
+    HttpProxy proxy;
+    for (const MapEntry& field : map.entries()) {
+      if (field.key == "name") {
+        proxy.name = readName(field);
+        const auto [first, inserted] = nameLines.emplace(proxy.name, field.line);
+        if (!inserted) {
+          fail(field.line, field.path,
+               "duplicate HTTP proxy name " + quoted(proxy.name) + " (first used on line " +
+                   std::to_string(first->second) + ")");
+        }
+      } else if (field.key == "host") {
+        proxy.host = readNonEmptyString(field);
+      } else if (field.key == "port") {
+        proxy.port = static_cast<uint16_t>(readInteger(field, 1, 65535));
+      }
+    }
+    proxies.push_back(std::move(proxy));
+  }
+  return proxies;
+}
+
+void linkHttpProxies(const MapEntry& systems_entry, std::vector<System>& systems, std::vector<Cluster>& clusters,
+                     const std::vector<HttpProxy>& proxies) {
+  for (size_t i = 0; i < systems.size(); ++i) {
+    System& s = systems[i];
+    if (s.http_proxy.empty()) {
+      continue;
+    }
+    const YAML::Node node = systems_entry.value[i]["httpProxy"];
+    const int line = lineOf(node, systems_entry.line);
+    const std::string path = childPath(indexPath(systems_entry.path, i), "httpProxy");
+    const HttpProxy* proxy = nullptr;
+    for (const HttpProxy& p : proxies) {
+      if (p.name == s.http_proxy) {
+        proxy = &p;
+      }
+    }
+    if (proxy == nullptr) {
+      fail(line, path, "no HTTP proxy named " + quoted(s.http_proxy) + " in httpProxies");
+    }
+    if (s.target.scheme != "http") {
+      fail(line, path, "only http:// systems can use an HTTP proxy for now (https needs CONNECT)");
+    }
+    UpstreamEndpoint ep;
+    ep.scheme = "http";
+    ep.host = proxy->host;
+    ep.port = proxy->port;
+    const bool v6 = proxy->host.find(':') != std::string::npos;
+    ep.instance_id = (v6 ? "[" + proxy->host + "]" : proxy->host) + ":" + std::to_string(proxy->port);
+    ep.url = "http://" + ep.instance_id;
+    clusters[i].endpoints = {ep};
+  }
+}
 
 std::vector<System> readSystems(const MapEntry& entry, std::vector<Cluster>& clusters) {
   if (entry.value.IsNull()) {

@@ -16,4 +16,13 @@ namespace plexgate::config::detail {
 // in the same order; the caller sets System::cluster_index.
 std::vector<System> readSystems(const MapEntry& entry, std::vector<Cluster>& clusters);
 
+// `httpProxies:` (null = none): name, host, port.
+std::vector<HttpProxy> readHttpProxies(const MapEntry& entry);
+
+// Points each system with an httpProxy at its proxy: the system's cluster
+// (clusters[i] for systems[i]) connects to the proxy instead. `systems_entry`
+// is the `systems:` entry, for the line of a name that is not defined.
+void linkHttpProxies(const MapEntry& systems_entry, std::vector<System>& systems, std::vector<Cluster>& clusters,
+                     const std::vector<HttpProxy>& proxies);
+
 }  // namespace plexgate::config::detail

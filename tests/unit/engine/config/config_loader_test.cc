@@ -341,7 +341,7 @@ TEST(ConfigErrors, NonScalarKey) {
 TEST(ConfigErrors, UnknownTopLevelKey) {
   EXPECT_EQ(errorOf(std::string(kListener) + "upstreams: []\n"),
             "test.yaml:4: upstreams: unknown key (expected one of: workers, listeners, clusters, "
-            "services, catalogUiTiles, limits, timeouts, access_log, log_level, systems)");
+            "services, catalogUiTiles, limits, timeouts, access_log, log_level, systems, httpProxies)");
 }
 
 TEST(ConfigErrors, UnknownKeyDidYouMean) {

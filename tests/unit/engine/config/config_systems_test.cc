@@ -73,6 +73,32 @@ TEST(ConfigSystemsTest, LoadsEveryFieldAndBuildsOneClusterPerSystem) {
   EXPECT_FALSE(c.clusters[2].tls.verify);
 }
 
+TEST(ConfigSystemsTest, ASystemBehindAnHttpProxyConnectsToTheProxy) {
+  const LoadResult r = loadString(std::string(kListener) +
+                                      "systems:\n"
+                                      "  - name: SY1\n"
+                                      "    url: http://10.1.2.3:8080/z\n"
+                                      "    httpProxy: px\n"
+                                      "httpProxies:\n"
+                                      "  - name: px\n"
+                                      "    host: 127.0.0.1\n"
+                                      "    port: 3128\n",
+                                  "test.yaml");
+  ASSERT_TRUE(r.ok()) << r.error->toString();
+  const Config& c = *r.config;
+  ASSERT_EQ(c.http_proxies.size(), 1u);
+  EXPECT_EQ(c.http_proxies[0].port, 3128);
+  const System& s = c.systems[0];
+  EXPECT_EQ(s.http_proxy, "px");
+  EXPECT_EQ(s.target.host, "10.1.2.3");
+  EXPECT_EQ(s.target.port, 8080);
+  EXPECT_EQ(s.target.base_path, "/z");
+  const Cluster& k = c.clusters[s.cluster_index];
+  ASSERT_EQ(k.endpoints.size(), 1u);
+  EXPECT_EQ(k.endpoints[0].host, "127.0.0.1");
+  EXPECT_EQ(k.endpoints[0].port, 3128);
+}
+
 TEST(ConfigSystemsTest, RulesFailAtTheirKey) {
   const std::string base = std::string(kListener) + "systems:\n";
   EXPECT_EQ(errorOf(base + "  - name: A\n"), "test.yaml:6: systems[0]: missing required key 'url'");
@@ -82,8 +108,14 @@ TEST(ConfigSystemsTest, RulesFailAtTheirKey) {
             "test.yaml:6: systems[0].name: expected a name of 1 to 64 printable characters without spaces or "
             "quotes, got 'A B'");
   EXPECT_EQ(errorOf(base + "  - name: A\n    url: ftp://x\n").rfind("test.yaml:7: systems[0].url: ", 0), 0u);
-  EXPECT_NE(errorOf(base + "  - name: A\n    url: http://127.0.0.1:1\n    httpProxy: p\n").find("unknown key"),
-            std::string::npos);
+  EXPECT_EQ(errorOf(base + "  - name: A\n    url: http://127.0.0.1:1\n    httpProxy: p\n"),
+            "test.yaml:8: systems[0].httpProxy: no HTTP proxy named 'p' in httpProxies");
+  EXPECT_EQ(errorOf(base + "  - name: A\n    url: https://127.0.0.1:1\n    httpProxy: p\n"
+                           "httpProxies:\n  - {name: p, host: 127.0.0.1, port: 3128}\n"),
+            "test.yaml:8: systems[0].httpProxy: only http:// systems can use an HTTP proxy for now (https "
+            "needs CONNECT)");
+  EXPECT_EQ(errorOf(std::string(kListener) + "httpProxies:\n  - {name: p, host: h}\n"),
+            "test.yaml:6: httpProxies[0]: missing required key 'port'");
   EXPECT_NE(errorOf(base + "  - name: A\n    url: http://127.0.0.1:1\n    timeout: 11m\n").find("systems[0].timeout"),
             std::string::npos);
   EXPECT_EQ(errorOf(base + "  - name: A\n    url: http://127.0.0.1:1\n    tls: {verify: false}\n"),
