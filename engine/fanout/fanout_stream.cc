@@ -77,6 +77,12 @@ bool hasContentParam(std::string_view query) {
   return query.starts_with("content=") || query.find("&content=") != std::string_view::npos;
 }
 
+// "host:port" for a Host header or an absolute-form target.
+std::string authorityOf(const config::UpstreamEndpoint& ep) {
+  const bool v6 = ep.host.find(':') != std::string::npos;
+  return (v6 ? "[" + ep.host + "]" : ep.host) + ":" + std::to_string(ep.port);
+}
+
 const config::System* findSystem(const config::Config& c, std::string_view name) {
   for (const config::System& s : c.systems) {
     if (s.name == name) {
@@ -116,8 +122,9 @@ class FanoutStream::SubRequest final : private net::ConnectionHandler, private p
         deadline_(&SubRequest::onDeadline, this) {}
   ~SubRequest() override { cancel(); }
 
-  void start(uint64_t timeout_ms, std::string request, bool had_credentials) {
+  void start(uint64_t timeout_ms, std::string request, bool had_credentials, bool had_proxy_credentials) {
     had_credentials_ = had_credentials;
+    had_proxy_credentials_ = had_proxy_credentials;
     request_ = std::move(request);
     fan_.loop_.timeouts(quantizeTimeoutMs(timeout_ms)).arm(deadline_, fan_.loop_.now());
     proxy::UpstreamPool& pool = *fan_.pool_;
@@ -268,6 +275,14 @@ class FanoutStream::SubRequest final : private net::ConnectionHandler, private p
     }
     status_ = h.status;
     keep_alive_ = h.keep_alive;
+    if (!system_.http_proxy.empty() && h.status == 401) {
+      // tinyproxy 1.11 (Debian's) answers wrong proxy credentials with 401
+      // and WWW-Authenticate instead of 407; its Server header tells its
+      // 401 from the secondary's. A proxy that follows RFC 9110 sends 407.
+      const parsers::HeaderField* server = h.find("server");
+      proxy_401_ = h.find("proxy-authenticate") != nullptr ||
+                   (server != nullptr && server->value.starts_with("tinyproxy/"));
+    }
     if (h.content_length) {
       body_.reserve(static_cast<size_t>(*h.content_length) + simdjson::SIMDJSON_PADDING);
     }
@@ -300,10 +315,10 @@ class FanoutStream::SubRequest final : private net::ConnectionHandler, private p
       c->conn().close();
     }
     FanoutRc rc = FanoutRc::Ok;
-    if (status_ == 401) {
+    if (status_ == 407 || (status_ == 401 && proxy_401_)) {
+      rc = had_proxy_credentials_ ? FanoutRc::InvalidProxyLogin : FanoutRc::ProxyLoginRequired;
+    } else if (status_ == 401) {
       rc = had_credentials_ ? FanoutRc::InvalidLogin : FanoutRc::LoginRequired;
-    } else if (status_ == 407) {
-      rc = FanoutRc::ProxyLoginRequired;
     } else if (status_ >= 400) {
       rc = body_.empty() ? FanoutRc::UnexpectedFailure : FanoutRc::FailedWithMessage;
       char num[8];
@@ -348,6 +363,8 @@ class FanoutStream::SubRequest final : private net::ConnectionHandler, private p
   bool interim_ = false;
   bool got_bytes_ = false;
   bool had_credentials_ = false;
+  bool had_proxy_credentials_ = false;
+  bool proxy_401_ = false;  // a 401 that came from the HTTP proxy itself
   bool done_ = false;
 };
 
@@ -448,7 +465,6 @@ void FanoutStream::startFanout(parsers::FanoutKind kind) {
       return;
     }
   }
-  const auto& clusters = pool_->directory().clusters();
   subs_.reserve(systems.size());
   for (const config::System* s : systems) {
     subs_.push_back(std::make_unique<SubRequest>(*this, *s));
@@ -456,13 +472,19 @@ void FanoutStream::startFanout(parsers::FanoutKind kind) {
   pending_ = subs_.size();
   for (size_t i = 0; i < subs_.size(); ++i) {
     const config::System& s = *systems[i];
-    const config::UpstreamEndpoint& ep = config_->clusters[s.cluster_index].endpoints[0];
+    const std::string authority = authorityOf(s.target);
+    const bool via_proxy = !s.http_proxy.empty();
     std::string head;
     head.reserve(256 + content_.resource_path.size());
     head.append(req_.method).append(" ");
-    appendTarget(head, ep.base_path);
+    if (via_proxy) {
+      // Absolute-form: the proxy forwards it to the secondary (http only;
+      // the config refuses https systems behind a proxy until CONNECT).
+      head.append("http://").append(authority);
+    }
+    appendTarget(head, s.target.base_path);
     appendTarget(head, content_.resource_path);
-    head.append(" HTTP/1.1\r\nHost: ").append(clusters[s.cluster_index].endpoints[0].authority);
+    head.append(" HTTP/1.1\r\nHost: ").append(authority);
     // z/OSMF refuses state-changing calls without it (CSRF guard).
     head.append("\r\nX-CSRF-ZOSMF-HEADER: true");
     std::optional<Credentials> cred;
@@ -471,6 +493,14 @@ void FanoutStream::startFanout(parsers::FanoutKind kind) {
     }
     if (cred) {
       head.append("\r\nAuthorization: Basic ").append(tls::base64Encode(cred->user + ":" + cred->password));
+    }
+    std::optional<Credentials> proxy_cred;
+    if (via_proxy && credentials_) {
+      proxy_cred = credentials_->find(CredentialKind::Proxy, req_.caller, s.name);
+    }
+    if (proxy_cred) {
+      head.append("\r\nProxy-Authorization: Basic ")
+          .append(tls::base64Encode(proxy_cred->user + ":" + proxy_cred->password));
     }
     for (const parsers::FanoutHeader& h : content_.request_properties) {
       head.append("\r\n").append(h.name).append(": ").append(h.value);
@@ -488,7 +518,7 @@ void FanoutStream::startFanout(parsers::FanoutKind kind) {
       head.append(req_.body);
     }
     const uint64_t timeout = content_.timeout_ms ? *content_.timeout_ms : static_cast<uint64_t>(s.timeout.count());
-    subs_[i]->start(timeout, std::move(head), cred.has_value());
+    subs_[i]->start(timeout, std::move(head), cred.has_value(), proxy_cred.has_value());
     if (done_) {
       return;  // cannot happen while a later sub is still pending; kept for safety
     }

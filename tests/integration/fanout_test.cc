@@ -19,6 +19,7 @@
 #include "support/test_certs.h"
 #include "support/test_client.h"
 #include "support/test_server.h"
+#include "support/tinyproxy_fixture.h"
 #include "tls/tls_session.h"
 
 namespace plexgate::test {
@@ -526,6 +527,64 @@ TEST_F(FanoutTest, ClientDisconnectCancelsEverySubRequest) {
   auto r = call(port(), get("/zosmf/other"));
   ASSERT_TRUE(r);
   EXPECT_EQ(r->status, 200);
+}
+
+TEST_F(FanoutTest, HttpProxyNeedsItsOwnLogon) {
+  if (!TinyproxyFixture::available()) {
+    GTEST_SKIP() << "tinyproxy is not installed";
+  }
+  TinyproxyFixture proxy("pxuser", "pxpass");
+  ASSERT_TRUE(proxy.ok()) << proxy.error();
+  Mailbox<ReceivedRequest> seen;
+  ScriptedUpstream behind([&](UpstreamConn& c) {
+    while (auto r = c.readRequest()) {
+      seen.put(*r);
+      c.sendResponse(200, R"({"via":"proxy"})");
+    }
+  });
+  ScriptedUpstream direct(keepAliveResponder(200, R"({"via":"direct"})"));
+  start(fanoutConfig({{"BEHIND", behind.url() + "/b", "    httpProxy: px\n"}, {"DIRECT", direct.url(), ""}}) +
+        "httpProxies:\n  - name: px\n    host: 127.0.0.1\n    port: " + std::to_string(proxy.port()) + "\n");
+  const std::string fan =
+      get("/zosmf/gateway/systems?" + contentQuery("{'target':['BEHIND','DIRECT'],'resourcePath':'/info'}"));
+  auto outcome = [&]() {
+    auto r = call(port(), fan);
+    if (!r || r->status != 200) {
+      return std::string("status ") + std::to_string(r ? r->status : 0);
+    }
+    const Aggregate a = parseAggregate(r->body);
+    std::string out;
+    for (const SystemOut& s : a.systems) {
+      out += s.system_name + ":" + s.rc + ":" + (s.output_is_string ? s.output_string : s.output_json) + " ";
+    }
+    return out;
+  };
+  // No proxy credentials: the proxy's 407 is ProxyLoginRequired; the
+  // system without a proxy is not affected.
+  std::string o = outcome();
+  EXPECT_EQ(o.rfind("BEHIND:ProxyLoginRequired:", 0), 0u) << o;
+  EXPECT_NE(o.find(R"(DIRECT:OK:{"via":"direct"})"), std::string::npos) << o;
+  EXPECT_EQ(seen.all().size(), 0u);
+
+  auto r = call(port(), post("/zosmf/gateway/logon/proxy",
+                             R"({"proxyUserId":"pxuser","proxyPassword":"wrong","systemName":"BEHIND"})"));
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->status, 200);
+  o = outcome();
+  EXPECT_EQ(o.rfind("BEHIND:InvalidProxyLogin:", 0), 0u) << o;
+
+  r = call(port(), post("/zosmf/gateway/logon/proxy",
+                        R"({"proxyUserId":"pxuser","proxyPassword":"pxpass","systemName":"BEHIND"})"));
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->status, 200);
+  o = outcome();
+  EXPECT_EQ(o, R"(BEHIND:OK:{"via":"proxy"} DIRECT:OK:{"via":"direct"} )") << proxy.log();
+  auto reqs = seen.all();
+  ASSERT_EQ(reqs.size(), 1u);
+  // tinyproxy turned the absolute-form request back into origin-form.
+  EXPECT_EQ(reqs[0].target, "/b/info");
+  EXPECT_EQ(reqs[0].header("Host"), "127.0.0.1:" + std::to_string(behind.port()));
+  EXPECT_FALSE(reqs[0].hasHeader("Proxy-Authorization"));
 }
 
 }  // namespace
