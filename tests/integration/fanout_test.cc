@@ -15,6 +15,7 @@
 #include <string>
 #include <vector>
 
+#include "engine/config/config_loader.h"
 #include "support/scripted_upstream.h"
 #include "support/test_certs.h"
 #include "support/test_client.h"
@@ -585,6 +586,14 @@ TEST_F(FanoutTest, HttpProxyNeedsItsOwnLogon) {
   EXPECT_EQ(reqs[0].target, "/b/info");
   EXPECT_EQ(reqs[0].header("Host"), "127.0.0.1:" + std::to_string(behind.port()));
   EXPECT_FALSE(reqs[0].hasHeader("Proxy-Authorization"));
+}
+
+TEST(FanoutExampleTest, ExampleConfigLoads) {
+  const config::LoadResult r = config::loadFile(std::string(PLEXGATE_SOURCE_DIR) + "/examples/fanout.yaml");
+  ASSERT_TRUE(r.ok()) << r.error->toString();
+  EXPECT_TRUE(r.config->listeners[0].fanout);
+  EXPECT_EQ(r.config->systems.size(), 2u);
+  EXPECT_EQ(r.config->systems[1].http_proxy, "corp-proxy");
 }
 
 }  // namespace
