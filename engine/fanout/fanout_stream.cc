@@ -251,7 +251,13 @@ class FanoutStream::SubRequest final : private net::ConnectionHandler, private p
     if (done_) {
       return;
     }
-    finish(err == net::kErrTlsCertificate ? FanoutRc::CertificateError : FanoutRc::HttpConnectionFailed);
+    if (err == net::kErrTlsCertificate) {
+      finish(FanoutRc::CertificateError);
+      return;
+    }
+    // As onEof: a reset before any answer is a failed connection; one in the
+    // middle of an answer leaves a truncated response.
+    finish(got_bytes_ ? FanoutRc::UnexpectedFailure : FanoutRc::HttpConnectionFailed);
   }
 
   void onWriteError(int) override {

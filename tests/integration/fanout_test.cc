@@ -252,7 +252,10 @@ TEST_F(FanoutTest, ManySystemsEachWithItsOwnOutcome) {
   const std::string content =
       "{'target':['OK1','OK2','DOWN','SILENT','FAIL','TEXT','SELF','TLSOK'],'resourcePath':'/zosmf/info?x=1',"
       "'timeout':500,'requestProperties':{'X-Extra':'yes'}}";
+  const auto t0 = std::chrono::steady_clock::now();
   auto r = call(port(), get("/zosmf/gateway/systems?" + contentQuery(content)));
+  // The silent system's 500 ms deadline bounds the whole fan-out.
+  EXPECT_LT(std::chrono::steady_clock::now() - t0, milliseconds(3000));
   ASSERT_TRUE(r);
   ASSERT_EQ(r->status, 200) << r->body;
   EXPECT_EQ(r->header("Content-Type"), "application/json");
@@ -594,6 +597,43 @@ TEST(FanoutExampleTest, ExampleConfigLoads) {
   EXPECT_TRUE(r.config->listeners[0].fanout);
   EXPECT_EQ(r.config->systems.size(), 2u);
   EXPECT_EQ(r.config->systems[1].http_proxy, "corp-proxy");
+}
+
+TEST_F(FanoutTest, BrokenAnswersAreUnexpectedFailures) {
+  ScriptedUpstream cut([](UpstreamConn& c) {
+    if (c.readRequest()) {
+      c.send("HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\n{\"par");
+      c.reset();
+    }
+  });
+  ScriptedUpstream empty500([](UpstreamConn& c) {
+    while (auto r = c.readRequest()) {
+      c.sendResponse(500, "");
+    }
+  });
+  ScriptedUpstream garbage([](UpstreamConn& c) {
+    if (c.readRequest()) {
+      c.send("NOT HTTP AT ALL\r\n\r\n");
+    }
+  });
+  ScriptedUpstream fine(keepAliveResponder(200, "[1,2,3]"));
+  start(fanoutConfig({{"CUT", cut.url(), ""}, {"E500", empty500.url(), ""}, {"BAD", garbage.url(), ""},
+                      {"FINE", fine.url(), ""}}));
+  auto r = call(port(), get("/zosmf/gateway/systems?" +
+                            contentQuery("{'target':['CUT','E500','BAD','FINE'],'resourcePath':'/x'}")));
+  ASSERT_TRUE(r);
+  ASSERT_EQ(r->status, 200);
+  const Aggregate a = parseAggregate(r->body);
+  ASSERT_EQ(a.systems.size(), 4u);
+  EXPECT_EQ(a.num_of_systems, 4);
+  EXPECT_EQ(a.systems[0].rc, "UnexpectedFailure");
+  EXPECT_EQ(a.systems[0].msgid, "PGW0609E");
+  EXPECT_EQ(a.systems[1].rc, "UnexpectedFailure");
+  EXPECT_EQ(a.systems[1].msgtxt, "The system answered HTTP 500");
+  EXPECT_EQ(a.systems[2].rc, "UnexpectedFailure");
+  EXPECT_EQ(a.systems[2].msgtxt, "The system sent an invalid HTTP response");
+  EXPECT_EQ(a.systems[3].rc, "OK");
+  EXPECT_EQ(a.systems[3].output_json, "[1,2,3]");
 }
 
 }  // namespace
