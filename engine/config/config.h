@@ -142,6 +142,36 @@ struct Listener {
   // the loaded certificates (and stays alive with connections using it).
   std::optional<tls::ServerOptions> tls;
   tls::ServerContextPtr tls_context;
+  // Answer the multisystem fan-out API (/zosmf/gateway/...) here, ahead of
+  // the routes, with the config's `systems:`.
+  bool fanout = false;
+};
+
+// An HTTP proxy between the gateway and some systems (z/OSMF's HTTP proxy
+// definition). Plain HTTP to the proxy; credentials come from
+// POST /zosmf/gateway/logon/proxy, never from the file.
+struct HttpProxy {
+  std::string name;  // unique; what System::http_proxy names
+  std::string host;
+  uint16_t port = 0;
+};
+
+// A secondary for the multisystem fan-out (z/OSMF's system definition).
+struct System {
+  std::string name;         // nickname: what `target` names; unique
+  std::string system_name;  // the z/OS system name (logon accepts it too)
+  std::string sysplex;      // "" when not set
+  std::string cpc;          // "" when not set
+  std::vector<std::string> groups;
+  std::string url;          // the secondary's base URL, as written
+  UpstreamEndpoint target;  // parsed from url
+  // A name in Config::http_proxies, or "" for a direct connection. With a
+  // proxy the system's cluster endpoint is the proxy, and requests go in
+  // absolute-form (only http:// systems for now: https needs CONNECT).
+  std::string http_proxy;
+  std::string cluster;      // the Cluster built for it: "system/<name>"
+  size_t cluster_index = 0;  // into Config::clusters
+  Millis timeout{30'000};   // per-system deadline when content sets none
 };
 
 struct Limits {
@@ -172,8 +202,10 @@ struct Config {
   std::string source;  // file the snapshot came from ("" for quick modes)
   uint32_t workers = 0;  // 0 = auto: one per CPU
   std::vector<Listener> listeners;
-  std::vector<Cluster> clusters;  // declared ones, then one per service
+  std::vector<Cluster> clusters;  // declared ones, then one per service, then one per system
   std::vector<Service> services;
+  std::vector<HttpProxy> http_proxies;
+  std::vector<System> systems;  // their clusters follow the services'
   Limits limits;
   Timeouts timeouts;
   AccessLog access_log;

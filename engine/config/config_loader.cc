@@ -9,6 +9,7 @@
 #include <exception>
 #include <limits>
 #include <map>
+#include <optional>
 #include <new>
 #include <utility>
 #include <vector>
@@ -16,6 +17,7 @@
 #include <yaml-cpp/yaml.h>
 
 #include "engine/config/config_tls.h"
+#include "engine/config/config_systems.h"
 #include "engine/config/config_upstreams.h"
 #include "engine/config/config_values.h"
 #include "engine/config/yaml_util.h"
@@ -61,9 +63,10 @@ constexpr Millis kMaxTimeout{24 * kMsPerHour};
 // Keys of every mapping, in the order error messages list them.
 const std::vector<std::string_view> kTopKeys = {
     "workers", "listeners", "clusters",   "services", "catalogUiTiles",
-    "limits",  "timeouts",  "access_log", "log_level"};
+    "limits",  "timeouts",  "access_log", "log_level", "systems", "httpProxies"};
 const std::vector<std::string_view> kListenerKeys = {"name", "address", "services",
-                                                     "trusted_proxies", "tls", "routes"};
+                                                     "trusted_proxies", "tls", "routes",
+                                                     "fanout"};
 const std::vector<std::string_view> kRouteKeys = {"prefix", "host", "respond", "echo", "proxy"};
 const std::vector<std::string_view> kActions = {"respond", "echo", "proxy"};
 const std::vector<std::string_view> kProxyKeys = {"cluster", "rewrite_prefix"};
@@ -372,6 +375,8 @@ std::vector<Listener> readListeners(const MapEntry& entry, ClusterRefs& refs) {
         readAddress(field, listener);
       } else if (field.key == "services") {
         listener.services = readBool(field);
+      } else if (field.key == "fanout") {
+        listener.fanout = readBool(field);
       } else if (field.key == "trusted_proxies") {
         listener.trusted_proxies = readTrustedProxies(field);
       } else if (field.key == "routes") {
@@ -510,6 +515,8 @@ Config readConfig(const YAML::Node& root, std::string source) {
   config.source = std::move(source);
   ClusterRefs refs;
   std::vector<Cluster> serviceClusters;
+  std::vector<Cluster> systemClusters;
+  std::optional<MapEntry> systemsEntry;
   for (const MapEntry& field : map.entries()) {
     if (field.key == "workers") {
       config.workers = readWorkers(field);
@@ -519,6 +526,11 @@ Config readConfig(const YAML::Node& root, std::string source) {
       config.clusters = detail::readClusters(field);
     } else if (field.key == "services") {
       config.services = detail::readServices(field, serviceClusters);
+    } else if (field.key == "systems") {
+      config.systems = detail::readSystems(field, systemClusters);
+      systemsEntry = field;
+    } else if (field.key == "httpProxies") {
+      config.http_proxies = detail::readHttpProxies(field);
     } else if (field.key == "catalogUiTiles") {
       detail::readCatalogUiTiles(field);
     } else if (field.key == "limits") {
@@ -535,6 +547,13 @@ Config readConfig(const YAML::Node& root, std::string source) {
   checkClusterRefs(refs, config.clusters);
   for (Cluster& cluster : serviceClusters) {
     config.clusters.push_back(std::move(cluster));
+  }
+  if (systemsEntry) {
+    detail::linkHttpProxies(*systemsEntry, config.systems, systemClusters, config.http_proxies);
+  }
+  for (size_t i = 0; i < systemClusters.size(); ++i) {
+    config.systems[i].cluster_index = config.clusters.size();
+    config.clusters.push_back(std::move(systemClusters[i]));
   }
   return config;
 }

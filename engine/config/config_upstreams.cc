@@ -678,4 +678,6 @@ void readCatalogUiTiles(const MapEntry& entry) {
   }
 }
 
+UpstreamEndpoint readUpstreamUrl(const MapEntry& entry) { return readUrl(entry); }
+
 }  // namespace plexgate::config::detail

@@ -19,6 +19,10 @@ std::vector<Cluster> readClusters(const MapEntry& entry);
 // the Cluster its routes proxy to, named Service::cluster ("service/<id>").
 std::vector<Service> readServices(const MapEntry& entry, std::vector<Cluster>& clusters);
 
+// One upstream URL ("http://host:port[/base/path]" or https), for the
+// `systems:` reader (config_systems.cc).
+UpstreamEndpoint readUpstreamUrl(const MapEntry& entry);
+
 // `catalogUiTiles:` tile id -> {title, description}; shape only, nothing kept.
 void readCatalogUiTiles(const MapEntry& entry);
 

@@ -269,6 +269,11 @@ parsers::Next Session::onHead(parsers::MessageHead& head) {
     s.keep_alive = false;
     return parsers::Next::Continue;
   }
+  if (routes_->config->listeners[listener_.index].fanout &&
+      Router::pathOf(head.target).starts_with(fanout::kGatewayPrefix)) {
+    startFanoutRequest(head, expect_continue);
+    return parsers::Next::Continue;
+  }
   const RouteMatch match = routes_->routers[listener_.index]->match(host, head.target);
   if (match.entry == nullptr) {
     sendLocal(404, "No route matches this request");
@@ -303,6 +308,10 @@ parsers::Next Session::onHead(parsers::MessageHead& head) {
 }
 
 parsers::Next Session::onBody(std::string_view chunk) {
+  if (stream_.fanout) {
+    fanout_req_.body.append(chunk);  // bounded by limits.max_body_bytes (413)
+    return parsers::Next::Continue;
+  }
   if (stream_.echo && !stream_.head_request) {
     if (stream_.echo_chunked) {
       http::writeChunkHeader(out_, chunk.size());
@@ -334,6 +343,9 @@ parsers::Next Session::onMessageComplete() {
       out_.appendCopy(http::kLastChunk);
     }
     stream_.response_done = true;
+  }
+  if (stream_.fanout && !stream_.response_done) {
+    startFanout();
   }
   return completeStream();
 }
@@ -522,8 +534,8 @@ void Session::updateTimeout(bool progress) {
   if (conn_closed_ || ending_ || handshaking_) {
     return;  // lingering close and the TLS handshake have their own timeouts
   }
-  if (stream_.waiting_delay || (stream_.active && stream_.proxy && !stream_.response_started)) {
-    timeout_.cancel();  // the delay, or the upstream's own timeouts, apply
+  if (stream_.waiting_delay || (stream_.active && (stream_.proxy || stream_.fanout) && !stream_.response_started)) {
+    timeout_.cancel();  // the delay, or the upstreams' own timeouts, apply
     return;
   }
   const bool idle = !stream_.active && !parser_.inMessage() && conn_.pendingBytes() == 0;
@@ -636,6 +648,9 @@ void Session::onClosed() {
   timeout_.cancel();
   if (proxy_) {
     proxy_->cancel();  // the upstream connection is dropped, never pooled
+  }
+  if (fanout_) {
+    fanout_->cancel();  // every sub-request's connection is dropped
   }
   head_pins_.clear();
   out_.clear();
@@ -784,6 +799,77 @@ void Session::onProxyTunnelEnd() {
   if (conn_.open()) {
     conn_.finish();
     loop_.lingerTimeouts().arm(timeout_, loop_.now());
+  }
+}
+
+// ---- multisystem fan-out -----------------------------------------------------------
+
+void Session::startFanoutRequest(const parsers::MessageHead& head, bool expect_continue) {
+  stream_.fanout = true;
+  fanout_req_ = fanout::GatewayRequest{};
+  fanout_req_.method = std::string(head.method);
+  fanout_req_.path = std::string(Router::pathOf(head.target).substr(fanout::kGatewayPrefix.size()));
+  const size_t q = head.target.find('?');
+  if (q != std::string_view::npos) {
+    std::string_view query = head.target.substr(q + 1);
+    query = query.substr(0, query.find('#'));
+    fanout_req_.query = std::string(query);
+  }
+  if (const parsers::HeaderField* f = head.find("content-type")) {
+    fanout_req_.content_type = std::string(f->value);
+  }
+  // No authentication exists yet: the caller is whoever sends this
+  // Authorization header, or one anonymous user (see GatewayRequest).
+  const parsers::HeaderField* auth = head.find("authorization");
+  fanout_req_.caller = auth != nullptr ? std::string(auth->value) : std::string("anonymous");
+  if (expect_continue && head.hasBody()) {
+    out_.appendCopy(http::kContinue);
+  }
+}
+
+void Session::startFanout() {
+  if (fanout_) {
+    loop_.deferredDelete(std::move(fanout_));  // its callbacks may still be unwinding
+  }
+  fanout::FanoutOwner& owner = *this;
+  fanout_ = std::make_unique<fanout::FanoutStream>(loop_, owner, worker_.credentials());
+  fanout_starting_ = true;
+  fanout_->start(*routes_->upstreams, *routes_->config, std::move(fanout_req_));
+  fanout_starting_ = false;
+  fanout_req_ = fanout::GatewayRequest{};
+}
+
+void Session::onFanoutReply(int status, std::string json) {
+  stream_.status = status;
+  stream_.response_started = true;
+  stream_.response_done = true;
+  http::ResponseHead h;
+  h.status = status;
+  h.date = loop_.httpDate();
+  h.connection = connectionHeader();
+  h.content_length = json.size();
+  h.content_type = "application/json";
+  http::writeResponseHead(out_, h);
+  if (!stream_.head_request) {
+    out_.appendCopy(json);
+    stream_.body_sent = json.size();
+  }
+  fanoutAnswered();
+}
+
+void Session::onFanoutError(int status, std::string_view message) {
+  sendLocal(status, message);
+  fanoutAnswered();
+}
+
+void Session::fanoutAnswered() {
+  if (fanout_starting_) {
+    return;  // answered synchronously: onMessageComplete's completeStream finishes it
+  }
+  finishStream();
+  flush();
+  if (!in_input_) {
+    processInput();
   }
 }
 

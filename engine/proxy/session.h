@@ -18,6 +18,7 @@
 #include <vector>
 
 #include "engine/buf/buffer_chain.h"
+#include "engine/fanout/fanout_stream.h"
 #include "engine/http/response_writer.h"
 #include "engine/loop/event_loop.h"
 #include "engine/loop/timeout_list.h"
@@ -31,7 +32,8 @@ namespace plexgate::proxy {
 class Session final : public loop::DeferredDeletable,
                       private net::ConnectionHandler,
                       private parsers::Http1Handler,
-                      private ProxyDownstream {
+                      private ProxyDownstream,
+                      private fanout::FanoutOwner {
  public:
   Session(server::Worker& worker, server::ListenerRuntime& listener);
   ~Session() override;
@@ -60,6 +62,7 @@ class Session final : public loop::DeferredDeletable,
     bool echo = false;
     bool echo_chunked = false;
     bool proxy = false;
+    bool fanout = false;  // /zosmf/gateway/...: answered by a FanoutStream
     bool waiting_delay = false;
     int status = 0;
     uint64_t body_sent = 0;
@@ -102,6 +105,10 @@ class Session final : public loop::DeferredDeletable,
   void onProxyTunnel() override;
   void onProxyTunnelEnd() override;
 
+  // fanout::FanoutOwner
+  void onFanoutReply(int status, std::string json) override;
+  void onFanoutError(int status, std::string_view message) override;
+
   bool canFeed() const;
   void processInput();
   void feedParser();
@@ -110,6 +117,9 @@ class Session final : public loop::DeferredDeletable,
   bool outputHigh() const;
   http::ConnectionHeader connectionHeader() const;
   parsers::Next startProxy(parsers::MessageHead& head, const RouteMatch& match, bool expect_continue);
+  void startFanoutRequest(const parsers::MessageHead& head, bool expect_continue);
+  void startFanout();
+  void fanoutAnswered();
   void sendRespond();
   void sendEchoHead(const parsers::MessageHead& head);
   void sendLocal(int status, std::string_view message);
@@ -137,6 +147,11 @@ class Session final : public loop::DeferredDeletable,
   std::string peer_text_;  // formatted once: access log, X-Forwarded-For
   Stream stream_;
   std::unique_ptr<ProxyStream> proxy_;  // made on the first proxied request, then reused
+  // The current fan-out request; a finished one is handed to deferred
+  // delete when the next starts or the connection closes.
+  std::unique_ptr<fanout::FanoutStream> fanout_;
+  fanout::GatewayRequest fanout_req_;  // filled while the request arrives
+  bool fanout_starting_ = false;       // FanoutStream::start is on the stack
   uv_timer_t delay_timer_;
   bool delay_timer_init_ = false;
   bool in_input_ = false;   // processInput is on the stack

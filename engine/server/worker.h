@@ -16,6 +16,7 @@
 #include <vector>
 
 #include "engine/config/config.h"
+#include "engine/fanout/credential_store.h"
 #include "engine/loop/event_loop.h"
 #include "engine/net/address.h"
 #include "engine/proxy/router.h"
@@ -102,6 +103,10 @@ class Worker {
   // Listeners (names, addresses) must be the same as the running ones.
   void publish(config::ConfigPtr config, proxy::UpstreamDirectoryPtr directory);
   bool draining() const { return draining_; }
+  // Logon credentials for the fan-out, shared by every worker of the set.
+  // Set before start().
+  void setCredentials(fanout::CredentialStorePtr store) { credentials_ = std::move(store); }
+  const fanout::CredentialStorePtr& credentials() const { return credentials_; }
 
   // Session bookkeeping (worker thread).
   void addSession(proxy::Session* s);
@@ -122,6 +127,7 @@ class Worker {
   WorkerRoutesPtr routes_;
   uint64_t routes_generation_ = 0;
   std::vector<std::unique_ptr<ListenerRuntime>> listeners_;
+  fanout::CredentialStorePtr credentials_;
   std::vector<proxy::Session*> sessions_;  // unordered; index kept in Session
   WorkerCounters counters_;
   uv_timer_t drain_timer_;

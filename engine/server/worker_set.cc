@@ -54,9 +54,13 @@ std::unique_ptr<WorkerSet> WorkerSet::create(config::ConfigPtr config, size_t wo
       return nullptr;
     }
   }
+  // One store for the process, so a logon on one worker serves fan-outs on
+  // every worker; it outlives reloads (publish keeps the workers).
+  auto credentials = std::make_shared<fanout::InMemoryCredentialStore>();
   for (size_t w = 0; w < workers; ++w) {
     AccessLogSink* sink = access_log != nullptr ? access_log->sink(w) : nullptr;
     set->workers_.push_back(std::make_unique<Worker>(w, config, set->upstreams_, std::move(per_worker[w]), sink));
+    set->workers_.back()->setCredentials(credentials);
   }
   return set;
 }

@@ -325,7 +325,7 @@ TEST(ConfigErrors, NonScalarKey) {
 TEST(ConfigErrors, UnknownTopLevelKey) {
   EXPECT_EQ(errorOf(std::string(kListener) + "upstreams: []\n"),
             "test.yaml:4: upstreams: unknown key (expected one of: workers, listeners, clusters, "
-            "services, catalogUiTiles, limits, timeouts, access_log, log_level)");
+            "services, catalogUiTiles, limits, timeouts, access_log, log_level, systems, httpProxies)");
 }
 
 TEST(ConfigErrors, UnknownKeyDidYouMean) {
@@ -355,7 +355,7 @@ TEST(ConfigErrors, UnknownNestedKey) {
             "test.yaml:4: listeners[0].ssl: unknown key; did you mean 'tls'?");
   EXPECT_EQ(errorOf(std::string(kListener) + "    colour: blue\n"),
             "test.yaml:4: listeners[0].colour: unknown key (expected one of: name, address, "
-            "services, trusted_proxies, tls, routes)");
+            "services, trusted_proxies, tls, routes, fanout)");
 }
 
 TEST(ConfigErrors, DuplicateKey) {

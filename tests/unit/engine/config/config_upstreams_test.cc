@@ -685,7 +685,7 @@ TEST(ServiceErrors, UnknownKeysUseZoweSpelling) {
   EXPECT_EQ(errorOf(withService("additionalServiceMetadata:\n  - serviceId: svc\n")),
             "test.yaml:8: additionalServiceMetadata: unknown key (expected one of: workers, "
             "listeners, clusters, services, catalogUiTiles, limits, timeouts, access_log, "
-            "log_level)");
+            "log_level, systems, httpProxies)");
 }
 
 TEST(ServiceErrors, ServiceId) {

@@ -1,0 +1,216 @@
+#include "engine/config/config_systems.h"
+
+#include <map>
+#include <string>
+#include <string_view>
+
+#include "engine/config/config_tls.h"
+#include "engine/config/config_upstreams.h"
+#include "engine/config/config_values.h"
+
+namespace plexgate::config::detail {
+
+namespace {
+
+// As parsers/fanout_content.h bounds a target name: a name longer than a
+// target may be could never be called.
+constexpr size_t kMaxNameBytes = 64;
+constexpr size_t kMaxSystems = 4096;
+constexpr size_t kMaxGroups = 64;
+constexpr Millis kMaxSystemTimeout{600'000};  // kFanoutMaxTimeoutMs
+
+// z/OSMF's system definition fields, spelled as z/OSMF does, plus ours.
+const std::vector<std::string_view> kSystemKeys = {"name", "systemName", "sysplex", "cpc", "groups",
+                                                   "url", "httpProxy", "timeout", "tls"};
+const std::vector<std::string_view> kHttpProxyKeys = {"name", "host", "port"};
+
+std::string readName(const MapEntry& entry) {
+  std::string name = readString(entry);
+  bool ok = !name.empty() && name.size() <= kMaxNameBytes;
+  for (const char c : name) {
+    ok = ok && static_cast<unsigned char>(c) > 0x20 && c != 0x7f && c != '"' && c != '\'' && c != '\\';
+  }
+  if (!ok) {
+    fail(entry.line, entry.path,
+         "expected a name of 1 to 64 printable characters without spaces or quotes, got " + quoted(name));
+  }
+  return name;
+}
+
+std::vector<std::string> readGroups(const MapEntry& entry) {
+  if (!entry.value.IsSequence()) {
+    fail(entry.line, entry.path, "expected a sequence of group names, got " + describe(entry.value));
+  }
+  if (entry.value.size() > kMaxGroups) {
+    fail(entry.line, entry.path, "at most " + std::to_string(kMaxGroups) + " groups");
+  }
+  std::vector<std::string> groups;
+  size_t index = 0;
+  for (const YAML::Node& item : entry.value) {
+    MapEntry e;
+    e.path = indexPath(entry.path, index++);
+    e.key_line = lineOf(item, entry.line);
+    e.line = e.key_line;
+    e.value = item;
+    groups.push_back(readName(e));
+  }
+  return groups;
+}
+
+System readSystem(const MapEntry& item, std::map<std::string, int, std::less<>>& nameLines,
+                  std::vector<Cluster>& clusters) {
+  const MapReader map(item.value, item.path, item.line, kSystemKeys);
+  map.require("name");
+  map.require("url");
+  System system;
+  Cluster cluster;
+  // A fan-out sub-request is never retried: its deadline is the client's.
+  cluster.retries = 0;
+  for (const MapEntry& field : map.entries()) {
+    if (field.key == "name") {
+      system.name = readName(field);
+      const auto [first, inserted] = nameLines.emplace(system.name, field.line);
+      if (!inserted) {
+        fail(field.line, field.path,
+             "duplicate system name " + quoted(system.name) + " (first used on line " +
+                 std::to_string(first->second) + ")");
+      }
+    } else if (field.key == "systemName") {
+      system.system_name = readName(field);
+    } else if (field.key == "sysplex") {
+      system.sysplex = readName(field);
+    } else if (field.key == "cpc") {
+      system.cpc = readName(field);
+    } else if (field.key == "groups") {
+      system.groups = readGroups(field);
+    } else if (field.key == "url") {
+      system.url = readString(field);
+      system.target = readUpstreamUrl(field);
+      cluster.endpoints.push_back(system.target);
+    } else if (field.key == "httpProxy") {
+      system.http_proxy = readName(field);
+    } else if (field.key == "timeout") {
+      system.timeout = readDuration(field, Millis{1}, kMaxSystemTimeout);
+    } else if (field.key == "tls") {
+      readClusterTls(field, cluster);
+    }
+  }
+  if (system.system_name.empty()) {
+    system.system_name = system.name;
+  }
+  system.cluster = "system/" + system.name;
+  cluster.name = system.cluster;
+  cluster.connect_timeout = system.timeout;
+  cluster.response_timeout = system.timeout;
+  const MapEntry* tls = map.find("tls");
+  finishClusterTls(cluster, tls != nullptr ? tls->key_line : 0, tls != nullptr ? tls->path : item.path);
+  clusters.push_back(std::move(cluster));
+  return system;
+}
+
+MapEntry itemOf(const MapEntry& sequence, const YAML::Node& item, size_t index) {
+  MapEntry e;
+  e.path = indexPath(sequence.path, index);
+  e.key_line = lineOf(item, sequence.line);
+  e.line = e.key_line;
+  e.value = item;
+  return e;
+}
+
+}  // namespace
+
+std::vector<HttpProxy> readHttpProxies(const MapEntry& entry) {
+  if (entry.value.IsNull()) {
+    return {};
+  }
+  if (!entry.value.IsSequence()) {
+    fail(entry.line, entry.path, "expected a sequence of HTTP proxies, got " + describe(entry.value));
+  }
+  std::vector<HttpProxy> proxies;
+  std::map<std::string, int, std::less<>> nameLines;
+  size_t index = 0;
+  for (const YAML::Node& item : entry.value) {
+    const MapEntry e = itemOf(entry, item, index++);
+    const MapReader map(e.value, e.path, e.line, kHttpProxyKeys);
+    map.require("name");
+    map.require("host");
+    map.require("port");
+    HttpProxy proxy;
+    for (const MapEntry& field : map.entries()) {
+      if (field.key == "name") {
+        proxy.name = readName(field);
+        const auto [first, inserted] = nameLines.emplace(proxy.name, field.line);
+        if (!inserted) {
+          fail(field.line, field.path,
+               "duplicate HTTP proxy name " + quoted(proxy.name) + " (first used on line " +
+                   std::to_string(first->second) + ")");
+        }
+      } else if (field.key == "host") {
+        proxy.host = readNonEmptyString(field);
+      } else if (field.key == "port") {
+        proxy.port = static_cast<uint16_t>(readInteger(field, 1, 65535));
+      }
+    }
+    proxies.push_back(std::move(proxy));
+  }
+  return proxies;
+}
+
+void linkHttpProxies(const MapEntry& systems_entry, std::vector<System>& systems, std::vector<Cluster>& clusters,
+                     const std::vector<HttpProxy>& proxies) {
+  for (size_t i = 0; i < systems.size(); ++i) {
+    System& s = systems[i];
+    if (s.http_proxy.empty()) {
+      continue;
+    }
+    const YAML::Node node = systems_entry.value[i]["httpProxy"];
+    const int line = lineOf(node, systems_entry.line);
+    const std::string path = childPath(indexPath(systems_entry.path, i), "httpProxy");
+    const HttpProxy* proxy = nullptr;
+    for (const HttpProxy& p : proxies) {
+      if (p.name == s.http_proxy) {
+        proxy = &p;
+      }
+    }
+    if (proxy == nullptr) {
+      fail(line, path, "no HTTP proxy named " + quoted(s.http_proxy) + " in httpProxies");
+    }
+    if (s.target.scheme != "http") {
+      fail(line, path, "only http:// systems can use an HTTP proxy for now (https needs CONNECT)");
+    }
+    UpstreamEndpoint ep;
+    ep.scheme = "http";
+    ep.host = proxy->host;
+    ep.port = proxy->port;
+    const bool v6 = proxy->host.find(':') != std::string::npos;
+    ep.instance_id = (v6 ? "[" + proxy->host + "]" : proxy->host) + ":" + std::to_string(proxy->port);
+    ep.url = "http://" + ep.instance_id;
+    clusters[i].endpoints = {ep};
+  }
+}
+
+std::vector<System> readSystems(const MapEntry& entry, std::vector<Cluster>& clusters) {
+  if (entry.value.IsNull()) {
+    return {};
+  }
+  if (!entry.value.IsSequence()) {
+    fail(entry.line, entry.path, "expected a sequence of systems, got " + describe(entry.value));
+  }
+  if (entry.value.size() > kMaxSystems) {
+    fail(entry.line, entry.path, "at most " + std::to_string(kMaxSystems) + " systems");
+  }
+  std::vector<System> systems;
+  std::map<std::string, int, std::less<>> nameLines;
+  size_t index = 0;
+  for (const YAML::Node& item : entry.value) {
+    MapEntry e;
+    e.path = indexPath(entry.path, index++);
+    e.key_line = lineOf(item, entry.line);
+    e.line = e.key_line;
+    e.value = item;
+    systems.push_back(readSystem(e, nameLines, clusters));
+  }
+  return systems;
+}
+
+}  // namespace plexgate::config::detail
