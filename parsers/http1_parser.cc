@@ -8,6 +8,10 @@ namespace plexgate::parsers {
 
 namespace {
 
+// Header slots made at each message's start: enough for a typical browser
+// request without growing.
+constexpr size_t kReservedHeaders = 16;
+
 // llhttp returns these for framing it refuses to guess about: the smuggling
 // family (CL with TE, duplicate CL, TE not ending in chunked).
 bool isFramingError(llhttp_errno_t rc) {
@@ -67,7 +71,17 @@ Http1Parser::Http1Parser(Type type, const Http1Limits& limits, Http1Handler& han
     : limits_(limits), handler_(handler) {
   llhttp_init(&parser_, type == Type::Request ? HTTP_REQUEST : HTTP_RESPONSE, &settings());
   parser_.data = this;
-  head_.headers.reserve(16);
+  head_.headers.reserve(kReservedHeaders);
+}
+
+void Http1Parser::releaseIdleMemory() {
+  if (in_message_) {
+    return;
+  }
+  std::vector<HeaderField>().swap(head_.headers);
+  arena_.reset();
+  arena_cap_ = 0;
+  arena_used_ = 0;
 }
 
 int Http1Parser::fail(ParseError e) {
@@ -136,6 +150,9 @@ int Http1Parser::onMessageBeginCb(llhttp_t* p) {
   s.head_.target = {};
   s.head_.status = 0;
   s.head_.headers.clear();
+  if (s.head_.headers.capacity() == 0) {
+    s.head_.headers.reserve(kReservedHeaders);  // released while idle
+  }
   s.head_.content_length.reset();
   s.head_.chunked = false;
   s.head_.upgrade = false;

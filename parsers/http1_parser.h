@@ -107,6 +107,10 @@ class Http1Parser {
   bool messageNeedsEof() const { return llhttp_message_needs_eof(&parser_) != 0; }
   uint64_t bodyBytes() const { return body_bytes_; }
   void setLimits(const Http1Limits& limits) { limits_ = limits; }  // the arena keeps its own size
+  // Between messages: frees the header array and the stitching arena, so an
+  // idle keep-alive connection holds neither; the next message makes them
+  // again. No-op inside a message.
+  void releaseIdleMemory();
 
  private:
   enum class Building : uint8_t { None, Url, Field, Value };

@@ -36,7 +36,7 @@ Slice* SlicePool::acquire(size_t min_capacity) {
   if (min_capacity > kDefaultSliceSize) {
     return allocateSlice(min_capacity, nullptr);
   }
-  ++outstanding_;
+  outstanding_.store(outstanding_.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed);
   if (!free_.empty()) {
     Slice* s = free_.back();
     free_.pop_back();
@@ -47,7 +47,7 @@ Slice* SlicePool::acquire(size_t min_capacity) {
 }
 
 void SlicePool::release(Slice* s) {
-  --outstanding_;
+  outstanding_.store(outstanding_.load(std::memory_order_relaxed) - 1, std::memory_order_relaxed);
   if (free_.size() < max_cached_) {
     free_.push_back(s);
   } else {

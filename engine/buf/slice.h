@@ -3,6 +3,7 @@
 // created, shared and released on one loop only (STYLE.md section 4).
 #pragma once
 
+#include <atomic>
 #include <cstddef>
 #include <cstdint>
 #include <utility>
@@ -39,12 +40,14 @@ class SlicePool {
   Slice* acquire(size_t min_capacity = kDefaultSliceSize);
   void release(Slice* s);
   size_t cached() const { return free_.size(); }
-  size_t outstanding() const { return outstanding_; }
+  // Standard slices handed out and not yet released. Written by the loop's
+  // thread only; readable (relaxed) from others, for tests and metrics.
+  size_t outstanding() const { return outstanding_.load(std::memory_order_relaxed); }
 
  private:
   std::vector<Slice*> free_;
   size_t max_cached_;
-  size_t outstanding_ = 0;
+  std::atomic<size_t> outstanding_{0};
 };
 
 // Owning handle: one reference.

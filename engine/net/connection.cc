@@ -11,9 +11,7 @@ constexpr size_t kMaxIovecs = 64;
 }  // namespace
 
 Connection::Connection(loop::EventLoop& loop, ConnectionHandler& handler)
-    : loop_(loop), handler_(&handler), pending_(loop.slicePool()) {
-  inflight_.reserve(8);
-}
+    : loop_(loop), handler_(&handler), pending_(loop.slicePool()) {}
 
 Connection::~Connection() = default;
 
@@ -241,6 +239,7 @@ void Connection::write(buf::BufferChain& chain) {
 
 void Connection::flush() {
   if (pending_.empty()) {
+    pending_.releaseTail();  // TLS records: an idle connection holds no slice
     if (state_ == State::Finishing) {
       startShutdown();
     }
@@ -265,6 +264,7 @@ void Connection::flush() {
     bytes_written_ += static_cast<uint64_t>(taken);
     pending_.drain(static_cast<size_t>(taken));
     if (pending_.empty()) {
+      pending_.releaseTail();
       if (state_ == State::Finishing) {
         startShutdown();
       }

@@ -74,6 +74,10 @@ class Connection final : private tls::TlsOutput {
   }
   const buf::SliceRef& inputSlice() const { return in_; }
   void consume(size_t n);
+  // Lets go of the input slices when everything read has been consumed and
+  // nothing else references them (the connection also does this after each
+  // read). An owner that goes idle outside a read calls it.
+  void releaseIdleInput();
 
   // Output: takes every piece of `chain`; starts a write when none is in flight.
   void write(buf::BufferChain& chain);
@@ -104,7 +108,6 @@ class Connection final : private tls::TlsOutput {
   static void onConnect(uv_connect_t* req, int status);
   void flush();
   void startShutdown();
-  void releaseIdleInput();
   // The free tail of the input slice (moving unconsumed bytes to a fresh
   // slice when it is full); empty when unconsumed bytes fill a whole slice.
   uv_buf_t inputSpace();

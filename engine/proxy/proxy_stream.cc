@@ -574,6 +574,13 @@ void ProxyStream::finishResponse() {
                         up_->conn().unread().empty() && up_->conn().pendingBytes() == 0;
   UpstreamConnection* c = up_;
   up_ = nullptr;
+  // The exchange is over: hold no slice between requests (head pins, the
+  // replay copy, the tails the request head was written into).
+  head_pins_.clear();
+  replay_.clear();
+  out_.releaseTail();
+  queued_.releaseTail();
+  replay_.releaseTail();
   if (reusable) {
     pool_->release(c);
   } else {

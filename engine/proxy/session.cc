@@ -162,7 +162,12 @@ void Session::processInput() {
     return;
   }
   if (!parser_.inMessage() && !stream_.active) {
+    // Idle between requests: hold no slice (head pins, output tail), so the
+    // connection's input slice is released too.
     head_pins_.clear();
+    out_.releaseTail();
+    parser_.releaseIdleMemory();
+    conn_.releaseIdleInput();
   }
   // Keep the socket in the poll set while a response is awaited: stopping
   // and restarting it costs two epoll_ctl calls per proxied request. Stop
@@ -284,12 +289,13 @@ parsers::Next Session::onHead(parsers::MessageHead& head) {
     s.respond = respond;
     if (respond->delay.count() > 0) {
       s.waiting_delay = true;
-      if (!delay_timer_init_) {
-        uv_timer_init(loop_.uv(), &delay_timer_);
-        delay_timer_.data = this;
-        delay_timer_init_ = true;
+      if (!delay_timer_) {
+        // Only delayed responses (load-testing routes) pay for a timer.
+        delay_timer_ = std::make_unique<uv_timer_t>();
+        uv_timer_init(loop_.uv(), delay_timer_.get());
+        delay_timer_->data = this;
       }
-      uv_timer_start(&delay_timer_, &Session::onDelayTimer, static_cast<uint64_t>(respond->delay.count()), 0);
+      uv_timer_start(delay_timer_.get(), &Session::onDelayTimer, static_cast<uint64_t>(respond->delay.count()), 0);
     } else {
       sendRespond();
     }
@@ -309,7 +315,7 @@ parsers::Next Session::onHead(parsers::MessageHead& head) {
 
 parsers::Next Session::onBody(std::string_view chunk) {
   if (stream_.fanout) {
-    fanout_req_.body.append(chunk);  // bounded by limits.max_body_bytes (413)
+    fanout_req_->body.append(chunk);  // bounded by limits.max_body_bytes (413)
     return parsers::Next::Continue;
   }
   if (stream_.echo && !stream_.head_request) {
@@ -656,8 +662,8 @@ void Session::onClosed() {
   out_.clear();
   auto& c = worker_.counters();
   c.connections_active.store(c.connections_active.load(std::memory_order_relaxed) - 1, std::memory_order_relaxed);
-  if (delay_timer_init_) {
-    uv_close(reinterpret_cast<uv_handle_t*>(&delay_timer_), &Session::onDelayTimerClosed);
+  if (delay_timer_) {
+    uv_close(reinterpret_cast<uv_handle_t*>(delay_timer_.get()), &Session::onDelayTimerClosed);
     return;
   }
   destroy();
@@ -806,22 +812,22 @@ void Session::onProxyTunnelEnd() {
 
 void Session::startFanoutRequest(const parsers::MessageHead& head, bool expect_continue) {
   stream_.fanout = true;
-  fanout_req_ = fanout::GatewayRequest{};
-  fanout_req_.method = std::string(head.method);
-  fanout_req_.path = std::string(Router::pathOf(head.target).substr(fanout::kGatewayPrefix.size()));
+  fanout_req_ = std::make_unique<fanout::GatewayRequest>();
+  fanout_req_->method = std::string(head.method);
+  fanout_req_->path = std::string(Router::pathOf(head.target).substr(fanout::kGatewayPrefix.size()));
   const size_t q = head.target.find('?');
   if (q != std::string_view::npos) {
     std::string_view query = head.target.substr(q + 1);
     query = query.substr(0, query.find('#'));
-    fanout_req_.query = std::string(query);
+    fanout_req_->query = std::string(query);
   }
   if (const parsers::HeaderField* f = head.find("content-type")) {
-    fanout_req_.content_type = std::string(f->value);
+    fanout_req_->content_type = std::string(f->value);
   }
   // No authentication exists yet: the caller is whoever sends this
   // Authorization header, or one anonymous user (see GatewayRequest).
   const parsers::HeaderField* auth = head.find("authorization");
-  fanout_req_.caller = auth != nullptr ? std::string(auth->value) : std::string("anonymous");
+  fanout_req_->caller = auth != nullptr ? std::string(auth->value) : std::string("anonymous");
   if (expect_continue && head.hasBody()) {
     out_.appendCopy(http::kContinue);
   }
@@ -834,9 +840,9 @@ void Session::startFanout() {
   fanout::FanoutOwner& owner = *this;
   fanout_ = std::make_unique<fanout::FanoutStream>(loop_, owner, worker_.credentials());
   fanout_starting_ = true;
-  fanout_->start(*routes_->upstreams, *routes_->config, std::move(fanout_req_));
+  fanout_->start(*routes_->upstreams, *routes_->config, std::move(*fanout_req_));
   fanout_starting_ = false;
-  fanout_req_ = fanout::GatewayRequest{};
+  fanout_req_.reset();
 }
 
 void Session::onFanoutReply(int status, std::string json) {

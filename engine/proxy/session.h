@@ -150,10 +150,9 @@ class Session final : public loop::DeferredDeletable,
   // The current fan-out request; a finished one is handed to deferred
   // delete when the next starts or the connection closes.
   std::unique_ptr<fanout::FanoutStream> fanout_;
-  fanout::GatewayRequest fanout_req_;  // filled while the request arrives
+  std::unique_ptr<fanout::GatewayRequest> fanout_req_;  // filled while the request arrives
   bool fanout_starting_ = false;       // FanoutStream::start is on the stack
-  uv_timer_t delay_timer_;
-  bool delay_timer_init_ = false;
+  std::unique_ptr<uv_timer_t> delay_timer_;  // respond routes with a delay; freed after its close callback
   bool in_input_ = false;   // processInput is on the stack
   bool ending_ = false;     // last response queued; no more requests parsed
   bool draining_ = false;

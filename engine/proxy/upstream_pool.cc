@@ -147,6 +147,7 @@ void UpstreamPool::release(UpstreamConnection* c) {
     c->conn_.close();
     return;
   }
+  c->conn_.releaseIdleInput();  // an idle pooled connection holds no slice
   c->idle_ = true;
   c->idle_index_ = list.size();
   list.push_back(c);

@@ -196,6 +196,40 @@ services:
   }
 }
 
+// After proxied exchanges, neither the idle downstream connections nor the
+// idle pooled upstream connections hold a buffer slice (input, head pins,
+// output tail), and both are reused for the next request.
+TEST_F(ProxyTest, IdleConnectionsBothSidesHoldNoBufferSlices) {
+  ScriptedUpstream up([&](UpstreamConn& c) {
+    while (auto r = c.readRequest()) {
+      const std::string body = r->target == "/big" ? std::string(100000, 'b') : "ok";
+      c.send("HTTP/1.1 200 OK\r\nContent-Length: " + std::to_string(body.size()) + "\r\n\r\n" + body);
+    }
+  });
+  start(proxyConfig({up.url()}));
+  std::vector<std::unique_ptr<TestClient>> clients;
+  for (int i = 0; i < 4; ++i) {
+    clients.push_back(std::make_unique<TestClient>(port()));
+    ASSERT_TRUE(clients.back()->send(get("/a") + get("/big") +
+                                     "POST /p HTTP/1.1\r\nHost: t\r\nContent-Length: 4\r\n\r\nbody"));
+    for (int k = 0; k < 3; ++k) {
+      auto r = clients.back()->readResponse();
+      ASSERT_TRUE(r) << "client " << i << " response " << k;
+      EXPECT_EQ(r->status, 200);
+    }
+  }
+  const auto held = [&] { return server_->workers().worker(0).loop().slicePool().outstanding(); };
+  EXPECT_TRUE(waitFor([&] { return held() == 0; }, milliseconds(2000))) << held() << " slices held while idle";
+  const size_t connects = server_->upstreamConnects();
+  for (auto& c : clients) {
+    ASSERT_TRUE(c->send(get("/again")));
+    auto r = c->readResponse();
+    ASSERT_TRUE(r);
+    EXPECT_EQ(r->body, "ok");
+  }
+  EXPECT_EQ(server_->upstreamConnects(), connects);  // pooled connections reused
+}
+
 TEST_F(ProxyTest, PipelinedClientRequestsAnsweredInOrder) {
   ScriptedUpstream up([](UpstreamConn& c) {
     while (auto r = c.readRequest()) {
