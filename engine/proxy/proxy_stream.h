@@ -15,6 +15,7 @@
 #include "engine/buf/buffer_chain.h"
 #include "engine/loop/timeout_list.h"
 #include "engine/net/connection.h"
+#include "engine/proxy/head_rewrite.h"
 #include "engine/proxy/router.h"
 #include "engine/proxy/upstream_pool.h"
 #include "parsers/http1_parser.h"
@@ -44,27 +45,6 @@ class ProxyDownstream {
   virtual void onProxyTunnel() = 0;
   // The tunnel's upstream side ended: finish the client side.
   virtual void onProxyTunnelEnd() = 0;
-};
-
-struct ProxyRequest {
-  const parsers::MessageHead* head = nullptr;  // valid for the whole stream
-  RouteMatch match;
-  std::string_view peer;         // client address, for X-Forwarded-For
-  bool peer_trusted = false;     // inbound X-Forwarded-* kept
-  uint16_t listener_port = 0;
-  bool expect_continue = false;  // client asked for 100-continue
-  bool secure = false;           // arrived over TLS: X-Forwarded-Proto https
-  // The downstream's verified client certificate, forwarded as Zowe's
-  // X-Certificate-* headers; null without one.
-  const struct ClientCertHeaders* client_cert = nullptr;
-};
-
-// A verified client certificate as the upstream is told of it (Zowe API ML's
-// header names). Made once per connection by the Session.
-struct ClientCertHeaders {
-  std::string distinguished_name;  // X-Certificate-DistinguishedName
-  std::string common_name;         // X-Certificate-CommonName
-  std::string public_der_base64;   // X-Certificate-Public
 };
 
 class ProxyStream final : private net::ConnectionHandler, private parsers::Http1Handler {
@@ -120,8 +100,6 @@ class ProxyStream final : private net::ConnectionHandler, private parsers::Http1
 
   void attempt();
   void sendHead();
-  void writeRequestHead(buf::BufferChain& out);
-  void writeResponseHead(const parsers::MessageHead& h, bool close_after);
   void parseResponse();
   void finishResponse();
   void fail(Failure f);
