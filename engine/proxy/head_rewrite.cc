@@ -1,6 +1,7 @@
 #include "engine/proxy/head_rewrite.h"
 
 #include <charconv>
+#include <cstring>
 
 #include "engine/http/response_writer.h"
 #include "parsers/ascii.h"
@@ -10,6 +11,56 @@ namespace plexgate::proxy {
 namespace {
 
 using parsers::iequals;
+
+// Heads are written through a sink: straight into one region reserved in
+// the chain when an upper bound of the head's size fits a slice (nearly
+// always: one reserve and plain copies), piece by piece otherwise.
+class RawSink {
+ public:
+  explicit RawSink(char* at) : start_(at), at_(at) {}
+  void put(std::string_view s) {
+    std::memcpy(at_, s.data(), s.size());
+    at_ += s.size();
+  }
+  size_t written() const { return static_cast<size_t>(at_ - start_); }
+
+ private:
+  char* start_;
+  char* at_;
+};
+
+class ChainSink {
+ public:
+  explicit ChainSink(buf::BufferChain& out) : out_(out) {}
+  void put(std::string_view s) { out_.appendCopy(s); }
+
+ private:
+  buf::BufferChain& out_;
+};
+
+// Writes what `write(sink)` produces into `out`; `bound` must be at least
+// the number of bytes it writes.
+template <class Write>
+void writeHead(buf::BufferChain& out, size_t bound, const Write& write) {
+  if (bound <= buf::kDefaultSliceSize) {
+    RawSink sink(out.reserve(bound));
+    write(sink);
+    out.commit(sink.written());
+  } else {
+    ChainSink sink(out);
+    write(sink);
+  }
+}
+
+// Every field once, with its separators: a head rewritten from `h` repeats
+// at most the Host value (as X-Forwarded-Host) besides these.
+size_t fieldBytes(const parsers::MessageHead& h) {
+  size_t n = 0;
+  for (const parsers::HeaderField& f : h.headers) {
+    n += f.name.size() + f.value.size() + 4;
+  }
+  return n;
+}
 
 // RFC 9110 7.6.1 hop-by-hop fields, plus the non-standard ones proxies drop.
 bool isHopByHop(std::string_view name) {
@@ -70,7 +121,8 @@ class ConnectionTokens {
 
 // Copies one field unless it is hop-by-hop (by name, or listed in
 // Connection). An Upgrade field is remembered instead when `upgrading`.
-void copyEndToEnd(buf::BufferChain& out, const parsers::HeaderField& f, const ConnectionTokens& listed, bool upgrading,
+template <class Sink>
+void copyEndToEnd(Sink& out, const parsers::HeaderField& f, const ConnectionTokens& listed, bool upgrading,
                   std::string_view& upgrade) {
   if (isHopByHop(f.name)) {
     if (upgrading && f.name.size() == 7 && iequals(f.name, "upgrade")) {
@@ -81,10 +133,10 @@ void copyEndToEnd(buf::BufferChain& out, const parsers::HeaderField& f, const Co
   if (listed.contains(f.name)) {
     return;
   }
-  out.appendCopy(f.name);
-  out.appendCopy(": ");
-  out.appendCopy(f.value);
-  out.appendCopy("\r\n");
+  out.put(f.name);
+  out.put(": ");
+  out.put(f.value);
+  out.put("\r\n");
 }
 
 bool isForwardedHeader(std::string_view name) {
@@ -103,43 +155,43 @@ bool isCertificateHeader(std::string_view name) {
 }
 
 // Appends `a` + `b` with exactly one '/' between them when both have one.
-void appendJoined(buf::BufferChain& out, std::string_view a, std::string_view b) {
+template <class Sink>
+void appendJoined(Sink& out, std::string_view a, std::string_view b) {
   if (!a.empty() && a.back() == '/' && !b.empty() && b.front() == '/') {
     b.remove_prefix(1);
   }
-  out.appendCopy(a);
-  out.appendCopy(b);
+  out.put(a);
+  out.put(b);
   if (a.empty() && b.empty()) {
-    out.appendCopy("/");
+    out.put("/");
   }
 }
 
-}  // namespace
-
-void writeUpstreamRequestHead(buf::BufferChain& out, const ProxyRequest& req, std::string_view endpoint_base_path) {
+template <class Sink>
+void requestHead(Sink& out, const ProxyRequest& req, std::string_view endpoint_base_path) {
   const parsers::MessageHead& h = *req.head;
   const RouteMatch& m = req.match;
   const RouteEntry& e = *m.entry;
-  out.appendCopy(h.method);
-  out.appendCopy(" ");
+  out.put(h.method);
+  out.put(" ");
   std::string_view forwarded_prefix;
   if (e.kind == RouteEntry::Kind::Service) {
     const std::string_view rel = e.service_route->service_relative_url;
-    out.appendCopy(endpoint_base_path);
+    out.put(endpoint_base_path);
     appendJoined(out, rel.empty() ? std::string_view("/") : rel, m.remainder);
-    out.appendCopy(m.query);
+    out.put(m.query);
     forwarded_prefix = e.prefix;
   } else if (e.proxy != nullptr && e.proxy->rewrite_prefix) {
     appendJoined(out, *e.proxy->rewrite_prefix, m.remainder);
-    out.appendCopy(m.query);
+    out.put(m.query);
     forwarded_prefix = std::string_view(e.prefix);
     if (!forwarded_prefix.empty() && forwarded_prefix.back() == '/' && forwarded_prefix.size() > 1) {
       forwarded_prefix.remove_suffix(1);
     }
   } else {
-    out.appendCopy(h.target);  // as sent: no re-encoding
+    out.put(h.target);  // as sent: no re-encoding
   }
-  out.appendCopy(" HTTP/1.1\r\n");
+  out.put(" HTTP/1.1\r\n");
   std::string_view xff, xfproto, xfhost, xfport, xfprefix, host;
   std::string_view upgrade;
   const ConnectionTokens listed(h);
@@ -169,77 +221,111 @@ void writeUpstreamRequestHead(buf::BufferChain& out, const ProxyRequest& req, st
     copyEndToEnd(out, f, listed, h.upgrade, upgrade);
   }
   if (!upgrade.empty()) {
-    out.appendCopy("Connection: upgrade\r\nUpgrade: ");
-    out.appendCopy(upgrade);
-    out.appendCopy("\r\n");
+    out.put("Connection: upgrade\r\nUpgrade: ");
+    out.put(upgrade);
+    out.put("\r\n");
   }
   if (h.chunked) {
-    out.appendCopy("Transfer-Encoding: chunked\r\n");
+    out.put("Transfer-Encoding: chunked\r\n");
   }
-  out.appendCopy("X-Forwarded-For: ");
+  out.put("X-Forwarded-For: ");
   if (!xff.empty()) {
-    out.appendCopy(xff);
-    out.appendCopy(", ");
+    out.put(xff);
+    out.put(", ");
   }
-  out.appendCopy(req.peer);
-  out.appendCopy("\r\nX-Forwarded-Proto: ");
-  out.appendCopy(!xfproto.empty() ? xfproto : req.secure ? std::string_view("https") : std::string_view("http"));
+  out.put(req.peer);
+  out.put("\r\nX-Forwarded-Proto: ");
+  out.put(!xfproto.empty() ? xfproto : req.secure ? std::string_view("https") : std::string_view("http"));
   if (!xfhost.empty() || !host.empty()) {
-    out.appendCopy("\r\nX-Forwarded-Host: ");
-    out.appendCopy(xfhost.empty() ? host : xfhost);
+    out.put("\r\nX-Forwarded-Host: ");
+    out.put(xfhost.empty() ? host : xfhost);
   }
-  out.appendCopy("\r\nX-Forwarded-Port: ");
+  out.put("\r\nX-Forwarded-Port: ");
   if (!xfport.empty()) {
-    out.appendCopy(xfport);
+    out.put(xfport);
   } else {
     char port[8];
     auto r = std::to_chars(port, port + sizeof(port), req.listener_port);
-    out.appendCopy(std::string_view(port, static_cast<size_t>(r.ptr - port)));
+    out.put(std::string_view(port, static_cast<size_t>(r.ptr - port)));
   }
   if (!forwarded_prefix.empty() || !xfprefix.empty()) {
-    out.appendCopy("\r\nX-Forwarded-Prefix: ");
-    out.appendCopy(xfprefix);
-    out.appendCopy(forwarded_prefix);
+    out.put("\r\nX-Forwarded-Prefix: ");
+    out.put(xfprefix);
+    out.put(forwarded_prefix);
   }
   if (req.client_cert != nullptr) {
-    out.appendCopy("\r\nX-Certificate-Public: ");
-    out.appendCopy(req.client_cert->public_der_base64);
-    out.appendCopy("\r\nX-Certificate-DistinguishedName: ");
-    out.appendCopy(req.client_cert->distinguished_name);
-    out.appendCopy("\r\nX-Certificate-CommonName: ");
-    out.appendCopy(req.client_cert->common_name);
+    out.put("\r\nX-Certificate-Public: ");
+    out.put(req.client_cert->public_der_base64);
+    out.put("\r\nX-Certificate-DistinguishedName: ");
+    out.put(req.client_cert->distinguished_name);
+    out.put("\r\nX-Certificate-CommonName: ");
+    out.put(req.client_cert->common_name);
   }
-  out.appendCopy("\r\n\r\n");
+  out.put("\r\n\r\n");
 }
 
-void writeDownstreamResponseHead(buf::BufferChain& out, const parsers::MessageHead& h, bool close_after, bool client_http10) {
+template <class Sink>
+void responseHead(Sink& out, const parsers::MessageHead& h, bool close_after, bool client_http10) {
   char status[8];
   auto r = std::to_chars(status, status + sizeof(status), h.status);
-  out.appendCopy("HTTP/1.1 ");
-  out.appendCopy(std::string_view(status, static_cast<size_t>(r.ptr - status)));
-  out.appendCopy(" ");
-  out.appendCopy(http::reasonPhrase(h.status));
-  out.appendCopy("\r\n");
+  out.put("HTTP/1.1 ");
+  out.put(std::string_view(status, static_cast<size_t>(r.ptr - status)));
+  out.put(" ");
+  out.put(http::reasonPhrase(h.status));
+  out.put("\r\n");
   std::string_view upgrade;
   const ConnectionTokens listed(h);
   for (const parsers::HeaderField& f : h.headers) {
     copyEndToEnd(out, f, listed, h.status == 101, upgrade);
   }
   if (h.status == 101) {
-    out.appendCopy("Connection: upgrade\r\nUpgrade: ");
-    out.appendCopy(upgrade);
-    out.appendCopy("\r\n\r\n");
+    out.put("Connection: upgrade\r\nUpgrade: ");
+    out.put(upgrade);
+    out.put("\r\n\r\n");
     return;
   }
   if (h.chunked) {
-    out.appendCopy("Transfer-Encoding: chunked\r\n");
+    out.put("Transfer-Encoding: chunked\r\n");
   }
   if (close_after) {
-    out.appendCopy("Connection: close\r\n");
+    out.put("Connection: close\r\n");
   } else if (client_http10) {
-    out.appendCopy("Connection: keep-alive\r\n");
+    out.put("Connection: keep-alive\r\n");
   }
-  out.appendCopy("\r\n");
+  out.put("\r\n");
+}
+
+}  // namespace
+
+void writeUpstreamRequestHead(buf::BufferChain& out, const ProxyRequest& req, std::string_view endpoint_base_path) {
+  const parsers::MessageHead& h = *req.head;
+  const RouteEntry& e = *req.match.entry;
+  // The request line's parts, every field, the Host value again, what
+  // plexgate adds (fixed names, the peer, the certificate) and slack for
+  // separators and the port.
+  size_t bound = 256 + h.method.size() + h.target.size() + endpoint_base_path.size() + req.match.remainder.size() +
+                 req.match.query.size() + e.prefix.size() + fieldBytes(h) + req.peer.size();
+  if (const parsers::HeaderField* host = h.find("host")) {
+    bound += host->value.size();
+  }
+  if (e.service_route != nullptr) {
+    bound += e.service_route->service_relative_url.size();
+  }
+  if (e.proxy != nullptr && e.proxy->rewrite_prefix) {
+    bound += e.proxy->rewrite_prefix->size();
+  }
+  if (req.client_cert != nullptr) {
+    bound += 128 + req.client_cert->public_der_base64.size() + req.client_cert->distinguished_name.size() +
+             req.client_cert->common_name.size();
+  }
+  writeHead(out, bound, [&](auto& sink) { requestHead(sink, req, endpoint_base_path); });
+}
+
+void writeDownstreamResponseHead(buf::BufferChain& out, const parsers::MessageHead& h, bool close_after,
+                                 bool client_http10) {
+  // Status line and the fields plexgate adds are under 128 bytes.
+  const size_t bound = 128 + fieldBytes(h);
+  writeHead(out, bound, [&](auto& sink) { responseHead(sink, h, close_after, client_http10); });
 }
 
 }  // namespace plexgate::proxy
