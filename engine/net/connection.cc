@@ -1,5 +1,6 @@
 #include "engine/net/connection.h"
 
+#include <algorithm>
 #include <cstring>
 
 namespace plexgate::net {
@@ -24,27 +25,38 @@ bool Connection::accept(uv_stream_t* server) {
     return false;
   }
   uv_tcp_nodelay(&tcp_, 1);
-  int len = sizeof(peer_);
-  uv_tcp_getpeername(&tcp_, reinterpret_cast<sockaddr*>(&peer_), &len);
+  sockaddr_storage peer{};
+  int len = sizeof(peer);
+  if (uv_tcp_getpeername(&tcp_, reinterpret_cast<sockaddr*>(&peer), &len) == 0) {
+    std::memcpy(&peer_, &peer, std::min(sizeof(peer_), static_cast<size_t>(len)));
+  }
   return true;
+}
+
+sockaddr_storage Connection::peer() const {
+  sockaddr_storage out{};
+  std::memcpy(&out, &peer_, sizeof(peer_));
+  return out;
 }
 
 int Connection::connect(const sockaddr* addr) {
   uv_tcp_init(loop_.uv(), &tcp_);
   tcp_.data = this;
   initialized_ = true;
-  connect_req_.data = this;
-  const int rc = uv_tcp_connect(&connect_req_, &tcp_, addr, &Connection::onConnect);
+  req_.connect.data = this;
+  const int rc = uv_tcp_connect(&req_.connect, &tcp_, addr, &Connection::onConnect);
   if (rc != 0) {
     close();
     return rc;
   }
+  connecting_ = true;
   std::memcpy(&peer_, addr, addr->sa_family == AF_INET6 ? sizeof(sockaddr_in6) : sizeof(sockaddr_in));
   return 0;
 }
 
 void Connection::onConnect(uv_connect_t* req, int status) {
   auto* self = static_cast<Connection*>(req->data);
+  self->connecting_ = false;
   if (status == UV_ECANCELED || self->closing()) {
     return;  // closed while connecting; onClose follows
   }
@@ -282,8 +294,11 @@ void Connection::flush() {
   }
   pending_.takeFront(n, inflight_);
   inflight_bytes_ = total;
-  write_req_.data = this;
-  const int rc = uv_write(&write_req_, reinterpret_cast<uv_stream_t*>(&tcp_), bufs,
+  if (!write_req_) {
+    write_req_ = std::make_unique<uv_write_t>();
+  }
+  write_req_->data = this;
+  const int rc = uv_write(write_req_.get(), reinterpret_cast<uv_stream_t*>(&tcp_), bufs,
                           static_cast<unsigned>(n), &Connection::onWrite);
   if (rc != 0) {
     // A synchronous failure: the callback never runs, so release here only.
@@ -326,8 +341,12 @@ void Connection::finish() {
 }
 
 void Connection::startShutdown() {
-  shutdown_req_.data = this;
-  if (uv_shutdown(&shutdown_req_, reinterpret_cast<uv_stream_t*>(&tcp_), &Connection::onShutdown) != 0) {
+  if (connecting_) {
+    close();  // nothing was sent, and the connect request is still in flight
+    return;
+  }
+  req_.shutdown.data = this;
+  if (uv_shutdown(&req_.shutdown, reinterpret_cast<uv_stream_t*>(&tcp_), &Connection::onShutdown) != 0) {
     close();
   }
 }

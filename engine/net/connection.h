@@ -11,6 +11,7 @@
 #include <uv.h>
 
 #include <cstdint>
+#include <memory>
 #include <string_view>
 #include <vector>
 
@@ -94,7 +95,7 @@ class Connection final : private tls::TlsOutput {
   bool open() const { return state_ == State::Open; }
   bool closing() const { return state_ == State::Closing || state_ == State::Closed; }
 
-  const sockaddr_storage& peer() const { return peer_; }
+  sockaddr_storage peer() const;
   uint64_t bytesRead() const { return bytes_read_; }
   uint64_t bytesWritten() const { return bytes_written_; }
   loop::EventLoop& loop() { return loop_; }
@@ -134,10 +135,23 @@ class Connection final : private tls::TlsOutput {
   loop::EventLoop& loop_;
   ConnectionHandler* handler_;
   uv_tcp_t tcp_;
-  uv_write_t write_req_;
-  uv_shutdown_t shutdown_req_;
-  uv_connect_t connect_req_;
+  // Made on the first write the kernel does not take at once (a slow
+  // client, a big body): most connections never need one.
+  std::unique_ptr<uv_write_t> write_req_;
+  // An upstream connection connects first and shuts down last, never both
+  // at once (startShutdown refuses while connecting_).
+  union ConnectOrShutdown {
+    uv_connect_t connect;
+    uv_shutdown_t shutdown;
+  } req_;
+  // The peer's address, IPv4 or IPv6 (a sockaddr_storage is 128 bytes).
+  union PeerAddress {
+    sockaddr sa;
+    sockaddr_in v4;
+    sockaddr_in6 v6;
+  } peer_{};
   State state_ = State::Open;
+  bool connecting_ = false;
   bool initialized_ = false;
   bool reading_ = false;
   bool peer_eof_ = false;
@@ -147,7 +161,6 @@ class Connection final : private tls::TlsOutput {
   buf::BufferChain pending_;
   std::vector<buf::BufferChain::Piece> inflight_;
   size_t inflight_bytes_ = 0;
-  sockaddr_storage peer_{};
   uint64_t bytes_read_ = 0;
   uint64_t bytes_written_ = 0;
   std::unique_ptr<TlsState> tls_;  // only TLS connections pay for it

@@ -19,8 +19,10 @@ class RawSink {
  public:
   explicit RawSink(char* at) : start_(at), at_(at) {}
   void put(std::string_view s) {
-    std::memcpy(at_, s.data(), s.size());
-    at_ += s.size();
+    if (!s.empty()) {  // an empty view may be null, which memcpy must not get
+      std::memcpy(at_, s.data(), s.size());
+      at_ += s.size();
+    }
   }
   size_t written() const { return static_cast<size_t>(at_ - start_); }
 

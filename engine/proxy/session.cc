@@ -679,8 +679,13 @@ void Session::destroy() {
 // ---- proxying -------------------------------------------------------------------
 
 bool Session::peerTrusted() const {
-  for (const net::Cidr& c : routes_->trusted[listener_.index]) {
-    if (c.contains(conn_.peer())) {
+  const std::vector<net::Cidr>& trusted = routes_->trusted[listener_.index];
+  if (trusted.empty()) {
+    return false;
+  }
+  const sockaddr_storage peer = conn_.peer();
+  for (const net::Cidr& c : trusted) {
+    if (c.contains(peer)) {
       return true;
     }
   }

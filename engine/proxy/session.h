@@ -151,7 +151,6 @@ class Session final : public loop::DeferredDeletable,
   // delete when the next starts or the connection closes.
   std::unique_ptr<fanout::FanoutStream> fanout_;
   std::unique_ptr<fanout::GatewayRequest> fanout_req_;  // filled while the request arrives
-  bool fanout_starting_ = false;       // FanoutStream::start is on the stack
   std::unique_ptr<uv_timer_t> delay_timer_;  // respond routes with a delay; freed after its close callback
   bool in_input_ = false;   // processInput is on the stack
   bool ending_ = false;     // last response queued; no more requests parsed
@@ -163,6 +162,7 @@ class Session final : public loop::DeferredDeletable,
   bool body_end_pending_ = false;
   bool tunnel_ = false;
   bool handshaking_ = false;  // TLS listener, handshake not yet complete
+  bool fanout_starting_ = false;  // FanoutStream::start is on the stack
   uint32_t requests_ = 0;
   std::unique_ptr<ClientCertHeaders> client_cert_;  // verified client certificate, for upstreams
 };

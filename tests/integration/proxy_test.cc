@@ -230,6 +230,30 @@ TEST_F(ProxyTest, IdleConnectionsBothSidesHoldNoBufferSlices) {
   EXPECT_EQ(server_->upstreamConnects(), connects);  // pooled connections reused
 }
 
+// A client on IPv6 loopback: its address reaches the upstream in
+// X-Forwarded-For, and a trusted ::1/128 keeps inbound X-Forwarded-For.
+TEST_F(ProxyTest, Ipv6ClientAddressIsForwardedAndMatchedAgainstTrustedProxies) {
+  Mailbox<ReceivedRequest> seen;
+  ScriptedUpstream up([&](UpstreamConn& c) {
+    while (auto r = c.readRequest()) {
+      seen.put(*r);
+      c.send("HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok");
+    }
+  });
+  std::string yaml = proxyConfig({up.url()}, "", "    trusted_proxies: ['::1/128']\n");
+  yaml.replace(yaml.find("address: 127.0.0.1:0"), 20, "address: '[::1]:0'");
+  start(yaml);
+  TestClient c(port(), "::1");
+  ASSERT_TRUE(c.connected());
+  ASSERT_TRUE(c.send(get("/v6", "X-Forwarded-For: 192.0.2.1\r\n")));
+  auto r = c.readResponse();
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->status, 200);
+  auto reqs = seen.all();
+  ASSERT_EQ(reqs.size(), 1u);
+  EXPECT_EQ(reqs[0].header("X-Forwarded-For"), "192.0.2.1, ::1");
+}
+
 TEST_F(ProxyTest, PipelinedClientRequestsAnsweredInOrder) {
   ScriptedUpstream up([](UpstreamConn& c) {
     while (auto r = c.readRequest()) {

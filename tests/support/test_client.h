@@ -31,6 +31,7 @@ class TestClient {
  public:
   using Millis = std::chrono::milliseconds;
 
+  // `host` is an IPv4 or IPv6 literal.
   explicit TestClient(uint16_t port, const char* host = "127.0.0.1");
   ~TestClient();
   TestClient(const TestClient&) = delete;
