@@ -116,6 +116,10 @@ std::unique_ptr<TlsSession> TlsSession::server(ServerContextPtr context, TlsOutp
   }
   s->server_ctx_ = std::move(context);
   SSL_set_accept_state(s->ssl_.get());
+  // Once the handshake is done, free the per-connection copy of the
+  // configuration (certificate chain, cipher list, ...): an idle TLS
+  // connection should cost its keys and state, not a handshake's worth.
+  SSL_set_shed_handshake_config(s->ssl_.get(), 1);
   return s;
 }
 
@@ -128,6 +132,7 @@ std::unique_ptr<TlsSession> TlsSession::client(ClientContextPtr context, std::st
   }
   SSL* ssl = s->ssl_.get();
   SSL_set_app_data(ssl, s.get());
+  SSL_set_shed_handshake_config(ssl, 1);  // as on the server side (renegotiation is never allowed)
   const ClientOptions& o = context->options();
   const std::string name = o.sni.empty() ? std::string(host) : o.sni;
   const bool ip = isIpLiteral(name);
