@@ -2,10 +2,10 @@
 // request head rewritten and serialised for the upstream, and the upstream's
 // response head serialised for the client, into a reused BufferChain (as on
 // a keep-alive connection: the chain is cleared after each head, its tail
-// slice reused). Request shapes as in the parser benchmark: a minimal GET,
-// a typical browser request (12 headers) and a 60-header request, each from
-// a trusted and an untrusted peer (inbound X-Forwarded-For kept or
-// dropped); plus a prefix-rewrite route. Reports bytes written per second
+// slice reused). Request shapes as in the parser benchmark
+// (bench/sample_requests.h) plus an inbound X-Forwarded-For, each from a
+// trusted and an untrusted peer (kept and extended, or dropped); plus a
+// prefix-rewrite route. Reports bytes written per second
 // and heads per second.
 #include <benchmark/benchmark.h>
 
@@ -13,6 +13,7 @@
 #include <string>
 #include <string_view>
 
+#include "bench/sample_requests.h"
 #include "engine/buf/buffer_chain.h"
 #include "engine/buf/slice.h"
 #include "engine/proxy/head_rewrite.h"
@@ -51,48 +52,15 @@ class HeadKeeper final : public Http1Handler {
   MessageHead head;
 };
 
-std::string requestFor(int64_t shape) {
-  switch (shape) {
-    case 0:
-      return "GET /index.html HTTP/1.1\r\nHost: www.example.com\r\nX-Forwarded-For: 192.0.2.7\r\n\r\n";
-    case 1:
-      return "GET /search?q=plexgate&lang=en HTTP/1.1\r\n"
-             "Host: www.example.com\r\n"
-             "User-Agent: Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/120.0 "
-             "Safari/537.36\r\n"
-             "Accept: text/html,application/xhtml+xml,application/xml;q=0.9,image/avif,image/webp,*/*;q=0.8\r\n"
-             "Accept-Language: en-US,en;q=0.9\r\n"
-             "Accept-Encoding: gzip, deflate, br\r\n"
-             "Connection: keep-alive\r\n"
-             "Cookie: session=4f2a9c1e7b; theme=dark\r\n"
-             "Upgrade-Insecure-Requests: 1\r\n"
-             "Sec-Fetch-Dest: document\r\n"
-             "Sec-Fetch-Mode: navigate\r\n"
-             "Sec-Fetch-Site: none\r\n"
-             "X-Forwarded-For: 192.0.2.7\r\n"
-             "\r\n";
-    default: {
-      std::string r = "GET /api/v1/items HTTP/1.1\r\nHost: api.example.com\r\n";
-      for (int i = 1; i < 60; ++i) {
-        r += "X-Custom-Header-" + std::to_string(i) + ": value-" + std::to_string(i * 7919) + "\r\n";
-      }
-      return r + "\r\n";
-    }
-  }
+// A shared request shape with an inbound X-Forwarded-For, which a trusted
+// peer extends and an untrusted one loses.
+std::string requestWithForwardedFor(int64_t shape) {
+  std::string r = plexgate::bench::requestFor(shape);
+  return r.insert(r.size() - 2, "X-Forwarded-For: 192.0.2.7\r\n");
 }
 
-const char* shapeName(int64_t shape) { return shape == 0 ? "small" : shape == 1 ? "browser" : "60_headers"; }
-
-// Request head for the upstream: range(0) shape, range(1) 1 = trusted peer.
-void BM_UpstreamRequestHead(benchmark::State& state) {
-  HeadKeeper parsed(requestFor(state.range(0)), Http1Parser::Type::Request);
-  RouteEntry entry{RouteEntry::Kind::Proxy};
-  ProxyRequest req;
-  req.head = &parsed.head;
-  req.match.entry = &entry;
-  req.peer = "203.0.113.54";
-  req.peer_trusted = state.range(1) == 1;
-  req.listener_port = 8080;
+// Writes `req`'s upstream head into a reused chain each iteration.
+void runRequestHead(benchmark::State& state, const ProxyRequest& req) {
   SlicePool pool;
   BufferChain out(pool);
   size_t bytes = 0;
@@ -104,13 +72,27 @@ void BM_UpstreamRequestHead(benchmark::State& state) {
   }
   state.SetBytesProcessed(static_cast<int64_t>(bytes));
   state.SetItemsProcessed(state.iterations());
-  state.SetLabel(std::string(shapeName(state.range(0))) + (state.range(1) == 1 ? "/trusted" : "/untrusted"));
+}
+
+// Request head for the upstream: range(0) shape, range(1) 1 = trusted peer.
+void BM_UpstreamRequestHead(benchmark::State& state) {
+  HeadKeeper parsed(requestWithForwardedFor(state.range(0)), Http1Parser::Type::Request);
+  RouteEntry entry{RouteEntry::Kind::Proxy};
+  ProxyRequest req;
+  req.head = &parsed.head;
+  req.match.entry = &entry;
+  req.peer = "203.0.113.54";
+  req.peer_trusted = state.range(1) == 1;
+  req.listener_port = 8080;
+  runRequestHead(state, req);
+  state.SetLabel(std::string(plexgate::bench::shapeName(state.range(0))) +
+                 (state.range(1) == 1 ? "/trusted" : "/untrusted"));
 }
 BENCHMARK(BM_UpstreamRequestHead)->ArgsProduct({{0, 1, 2}, {0, 1}});
 
 // A prefix-rewrite route: /api/ -> /v2/ with a query string kept.
 void BM_UpstreamRequestHeadPrefixRewrite(benchmark::State& state) {
-  HeadKeeper parsed(requestFor(1), Http1Parser::Type::Request);
+  HeadKeeper parsed(requestWithForwardedFor(1), Http1Parser::Type::Request);
   plexgate::config::ProxyAction action;
   action.rewrite_prefix = "/v2/";
   RouteEntry entry{RouteEntry::Kind::Proxy};
@@ -123,17 +105,7 @@ void BM_UpstreamRequestHeadPrefixRewrite(benchmark::State& state) {
   req.match.query = "?q=plexgate&lang=en";
   req.peer = "203.0.113.54";
   req.listener_port = 8080;
-  SlicePool pool;
-  BufferChain out(pool);
-  size_t bytes = 0;
-  for (auto _ : state) {
-    plexgate::proxy::writeUpstreamRequestHead(out, req, "");
-    bytes += out.size();
-    benchmark::DoNotOptimize(out.piece(0).data);
-    out.clear();
-  }
-  state.SetBytesProcessed(static_cast<int64_t>(bytes));
-  state.SetItemsProcessed(state.iterations());
+  runRequestHead(state, req);
 }
 BENCHMARK(BM_UpstreamRequestHeadPrefixRewrite);
 
