@@ -123,9 +123,11 @@ void ProxyStream::onConnected(int status) {
 }
 
 void ProxyStream::sendHead() {
-  writeUpstreamRequestHead(out_, req_, req_.match.entry->kind == RouteEntry::Kind::Service
-                                           ? std::string_view(cluster_->config->endpoints[static_cast<size_t>(endpoint_)].base_path)
-                                           : std::string_view());
+  std::string_view base_path;  // service routes prefix the instance's base path
+  if (req_.match.entry->kind == RouteEntry::Kind::Service) {
+    base_path = cluster_->config->endpoints[static_cast<size_t>(endpoint_)].base_path;
+  }
+  writeUpstreamRequestHead(out_, req_, base_path);
   if (attempts_ > 1 && !replay_.empty()) {
     out_.appendRefsOf(replay_);  // a retry resends the body kept so far
   }
