@@ -17,18 +17,25 @@ using parsers::iequals;
 // always: one reserve and plain copies), piece by piece otherwise.
 class RawSink {
  public:
-  explicit RawSink(char* at) : start_(at), at_(at) {}
+  RawSink(char* at, size_t cap) : start_(at), at_(at), end_(at + cap) {}
   void put(std::string_view s) {
+    if (s.size() > static_cast<size_t>(end_ - at_)) {
+      overflow_ = true;  // the bound was wrong: the caller writes again piece by piece
+      return;
+    }
     if (!s.empty()) {  // an empty view may be null, which memcpy must not get
       std::memcpy(at_, s.data(), s.size());
       at_ += s.size();
     }
   }
   size_t written() const { return static_cast<size_t>(at_ - start_); }
+  bool overflowed() const { return overflow_; }
 
  private:
   char* start_;
   char* at_;
+  char* end_;
+  bool overflow_ = false;
 };
 
 class ChainSink {
@@ -40,18 +47,21 @@ class ChainSink {
   buf::BufferChain& out_;
 };
 
-// Writes what `write(sink)` produces into `out`; `bound` must be at least
-// the number of bytes it writes.
+// Writes what `write(sink)` produces into `out`. `bound` is what the head
+// should need at most; a bound that proves short is never overrun (the
+// region is abandoned and the head written piece by piece).
 template <class Write>
 void writeHead(buf::BufferChain& out, size_t bound, const Write& write) {
   if (bound <= buf::kDefaultSliceSize) {
-    RawSink sink(out.reserve(bound));
+    RawSink sink(out.reserve(bound), bound);
     write(sink);
-    out.commit(sink.written());
-  } else {
-    ChainSink sink(out);
-    write(sink);
+    if (!sink.overflowed()) {
+      out.commit(sink.written());
+      return;
+    }
   }
+  ChainSink sink(out);
+  write(sink);
 }
 
 // Every field once, with its separators: a head rewritten from `h` repeats
