@@ -166,8 +166,10 @@ struct System {
   std::string url;          // the secondary's base URL, as written
   UpstreamEndpoint target;  // parsed from url
   // A name in Config::http_proxies, or "" for a direct connection. With a
-  // proxy the system's cluster endpoint is the proxy, and requests go in
-  // absolute-form (only http:// systems for now: https needs CONNECT).
+  // proxy the system's cluster endpoint is the proxy: http:// systems get
+  // absolute-form requests, https:// ones a CONNECT tunnel per request with
+  // TLS to the system inside it (the cluster's tls_context stays the
+  // system's; the cluster's endpoint is the plain proxy).
   std::string http_proxy;
   std::string cluster;      // the Cluster built for it: "system/<name>"
   size_t cluster_index = 0;  // into Config::clusters

@@ -175,9 +175,6 @@ void linkHttpProxies(const MapEntry& systems_entry, std::vector<System>& systems
     if (proxy == nullptr) {
       fail(line, path, "no HTTP proxy named " + quoted(s.http_proxy) + " in httpProxies");
     }
-    if (s.target.scheme != "http") {
-      fail(line, path, "only http:// systems can use an HTTP proxy for now (https needs CONNECT)");
-    }
     UpstreamEndpoint ep;
     ep.scheme = "http";
     ep.host = proxy->host;

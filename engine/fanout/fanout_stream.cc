@@ -122,14 +122,20 @@ class FanoutStream::SubRequest final : private net::ConnectionHandler, private p
         deadline_(&SubRequest::onDeadline, this) {}
   ~SubRequest() override { cancel(); }
 
-  void start(uint64_t timeout_ms, std::string request, bool had_credentials, bool had_proxy_credentials) {
+  // `connect_head` is the CONNECT request for an https system behind an
+  // HTTP proxy ("" otherwise); `request` then goes through the tunnel.
+  void start(uint64_t timeout_ms, std::string request, std::string connect_head, bool had_credentials,
+             bool had_proxy_credentials) {
     had_credentials_ = had_credentials;
     had_proxy_credentials_ = had_proxy_credentials;
     request_ = std::move(request);
+    connect_head_ = std::move(connect_head);
+    tunnel_ = !connect_head_.empty();
     fan_.loop_.timeouts(quantizeTimeoutMs(timeout_ms)).arm(deadline_, fan_.loop_.now());
     proxy::UpstreamPool& pool = *fan_.pool_;
     const size_t cluster = system_.cluster_index;
-    up_ = pool.takeIdle(cluster, 0, *this);
+    // A tunnel is never pooled (see complete()), so there is none idle to take.
+    up_ = tunnel_ ? nullptr : pool.takeIdle(cluster, 0, *this);
     if (up_ != nullptr) {
       ++up_->requests;
       send();
@@ -182,6 +188,15 @@ class FanoutStream::SubRequest final : private net::ConnectionHandler, private p
       return;
     }
     if (status == 0) {
+      if (tunnel_ && phase_ == Phase::Connecting) {
+        // Connected to the proxy: ask it for a tunnel to the system.
+        phase_ = Phase::Tunnel;
+        out_.appendCopy(connect_head_);
+        up_->conn().write(out_);
+        up_->conn().readStart();
+        return;
+      }
+      phase_ = Phase::Exchange;
       send();
       return;
     }
@@ -214,7 +229,11 @@ class FanoutStream::SubRequest final : private net::ConnectionHandler, private p
       }
       up_->conn().consume(r.consumed);
       if (complete_) {
-        complete();
+        if (phase_ == Phase::Tunnel && status_ >= 200 && status_ < 300) {
+          startTunnelTls();
+        } else {
+          complete();
+        }
         return;
       }
       if (r.status == parsers::ExecResult::Status::Paused) {
@@ -281,7 +300,14 @@ class FanoutStream::SubRequest final : private net::ConnectionHandler, private p
     }
     status_ = h.status;
     keep_alive_ = h.keep_alive;
-    if (!system_.http_proxy.empty() && h.status == 401) {
+    if (phase_ == Phase::Tunnel) {
+      // The proxy's answer to CONNECT: a 2xx has no body (RFC 9110 9.3.6),
+      // the tunnel's bytes follow; anything else is the proxy's own answer,
+      // 401 included (tinyproxy's, see below).
+      proxy_401_ = h.status == 401;
+      return h.status >= 200 && h.status < 300 ? parsers::Next::SkipBody : parsers::Next::Continue;
+    }
+    if (!system_.http_proxy.empty() && !tunnel_ && h.status == 401) {
       // tinyproxy 1.11 (Debian's) answers wrong proxy credentials with 401
       // and WWW-Authenticate instead of 407; its Server header tells its
       // 401 from the secondary's. A proxy that follows RFC 9110 sends 407.
@@ -309,11 +335,39 @@ class FanoutStream::SubRequest final : private net::ConnectionHandler, private p
     return parsers::Next::Pause;
   }
 
+  // The proxy opened the tunnel: TLS with the system over it, verified
+  // against the system's host with the system's own TLS settings.
+  void startTunnelTls() {
+    const proxy::ClusterRuntime& cr = fan_.pool_->cluster(system_.cluster_index);
+    parser_.reset();
+    pins_.clear();
+    complete_ = false;
+    status_ = 0;
+    got_bytes_ = false;
+    proxy_401_ = false;
+    body_.clear();
+    phase_ = Phase::Handshake;
+    if (!cr.config->tls_context ||
+        !up_->conn().upgradeToClientTls(cr.config->tls_context, system_.target.host,
+                                        &fan_.pool_->cluster(system_.cluster_index).tls_sessions[0])) {
+      // Bytes after the proxy's 200 (a TLS server never speaks first), or
+      // no memory for the session.
+      msgtxt_ = "TLS could not start in the HTTP proxy's tunnel";
+      finish(FanoutRc::UnexpectedFailure);
+    }
+    // onConnected reports the handshake.
+  }
+
   void complete() {
     deadline_.cancel();
     proxy::UpstreamConnection* c = up_;
     up_ = nullptr;
-    const bool reusable = keep_alive_ && c->conn().open() && c->conn().unread().empty() && c->conn().pendingBytes() == 0;
+    // A tunnel is never pooled: the proxy checked one caller's
+    // Proxy-Authorization when it opened it, and a pooled tunnel would carry
+    // that login to another caller's request. (A refused CONNECT leaves a
+    // plain proxy connection that nothing here would take from the pool.)
+    const bool reusable = !tunnel_ && keep_alive_ && c->conn().open() && c->conn().unread().empty() &&
+                          c->conn().pendingBytes() == 0;
     if (reusable) {
       fan_.pool_->release(c);
     } else {
@@ -323,6 +377,13 @@ class FanoutStream::SubRequest final : private net::ConnectionHandler, private p
     FanoutRc rc = FanoutRc::Ok;
     if (status_ == 407 || (status_ == 401 && proxy_401_)) {
       rc = had_proxy_credentials_ ? FanoutRc::InvalidProxyLogin : FanoutRc::ProxyLoginRequired;
+    } else if (phase_ == Phase::Tunnel) {
+      // The proxy refused the tunnel. Its 5xx means it could not reach the
+      // system (tinyproxy: "500 Unable to connect", others 502/503/504).
+      rc = status_ >= 500 ? FanoutRc::HttpConnectionFailed : FanoutRc::FailedWithMessage;
+      char num[8];
+      const auto end = std::to_chars(num, num + sizeof(num), status_).ptr;
+      msgtxt_ = "The HTTP proxy refused the tunnel with HTTP " + std::string(num, end);
     } else if (status_ == 401) {
       rc = had_credentials_ ? FanoutRc::InvalidLogin : FanoutRc::LoginRequired;
     } else if (status_ >= 400) {
@@ -352,6 +413,10 @@ class FanoutStream::SubRequest final : private net::ConnectionHandler, private p
     self->finish(FanoutRc::HttpConnectionTimedOut);
   }
 
+  // Connecting -> Exchange, or for a tunnel: Connecting (to the proxy) ->
+  // Tunnel (CONNECT sent) -> Handshake (TLS with the system) -> Exchange.
+  enum class Phase : uint8_t { Connecting, Tunnel, Handshake, Exchange };
+
   FanoutStream& fan_;
   const config::System& system_;
   parsers::Http1Parser parser_;
@@ -360,6 +425,7 @@ class FanoutStream::SubRequest final : private net::ConnectionHandler, private p
   std::vector<buf::SliceRef> pins_;
   proxy::UpstreamConnection* up_ = nullptr;
   std::string request_;
+  std::string connect_head_;
   std::string body_;
   std::string msgtxt_;
   FanoutRc rc_ = FanoutRc::UnexpectedFailure;
@@ -371,6 +437,8 @@ class FanoutStream::SubRequest final : private net::ConnectionHandler, private p
   bool had_credentials_ = false;
   bool had_proxy_credentials_ = false;
   bool proxy_401_ = false;  // a 401 that came from the HTTP proxy itself
+  bool tunnel_ = false;     // https through an HTTP proxy: CONNECT first
+  Phase phase_ = Phase::Connecting;
   bool done_ = false;
 };
 
@@ -480,12 +548,14 @@ void FanoutStream::startFanout(parsers::FanoutKind kind) {
     const config::System& s = *systems[i];
     const std::string authority = authorityOf(s.target);
     const bool via_proxy = !s.http_proxy.empty();
+    // https behind a proxy: a CONNECT tunnel, then the request in
+    // origin-form inside TLS. http: absolute-form to the proxy.
+    const bool tunnel = via_proxy && s.target.scheme == "https";
     std::string head;
     head.reserve(256 + content_.resource_path.size());
     head.append(req_.method).append(" ");
-    if (via_proxy) {
-      // Absolute-form: the proxy forwards it to the secondary (http only;
-      // the config refuses https systems behind a proxy until CONNECT).
+    if (via_proxy && !tunnel) {
+      // Absolute-form: the proxy forwards it to the secondary.
       head.append("http://").append(authority);
     }
     appendTarget(head, s.target.base_path);
@@ -504,9 +574,18 @@ void FanoutStream::startFanout(parsers::FanoutKind kind) {
     if (via_proxy && credentials_) {
       proxy_cred = credentials_->find(CredentialKind::Proxy, req_.caller, s.name);
     }
+    std::string connect_head;
+    if (tunnel) {
+      connect_head.append("CONNECT ").append(authority).append(" HTTP/1.1\r\nHost: ").append(authority);
+    }
     if (proxy_cred) {
-      head.append("\r\nProxy-Authorization: Basic ")
+      // For a tunnel the proxy reads it on CONNECT; the system never sees it.
+      (tunnel ? connect_head : head)
+          .append("\r\nProxy-Authorization: Basic ")
           .append(tls::base64Encode(proxy_cred->user + ":" + proxy_cred->password));
+    }
+    if (tunnel) {
+      connect_head.append("\r\n\r\n");
     }
     for (const parsers::FanoutHeader& h : content_.request_properties) {
       head.append("\r\n").append(h.name).append(": ").append(h.value);
@@ -524,7 +603,7 @@ void FanoutStream::startFanout(parsers::FanoutKind kind) {
       head.append(req_.body);
     }
     const uint64_t timeout = content_.timeout_ms ? *content_.timeout_ms : static_cast<uint64_t>(s.timeout.count());
-    subs_[i]->start(timeout, std::move(head), cred.has_value(), proxy_cred.has_value());
+    subs_[i]->start(timeout, std::move(head), std::move(connect_head), cred.has_value(), proxy_cred.has_value());
     if (done_) {
       return;  // cannot happen while a later sub is still pending; kept for safety
     }

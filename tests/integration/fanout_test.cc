@@ -591,6 +591,116 @@ TEST_F(FanoutTest, HttpProxyNeedsItsOwnLogon) {
   EXPECT_FALSE(reqs[0].hasHeader("Proxy-Authorization"));
 }
 
+// A plexgate over TLS that echoes each request back (head and body): what
+// an https secondary behind a tunnel was really sent.
+std::unique_ptr<TestServer> tlsEchoSecondary(const CertFiles& cert) {
+  return std::make_unique<TestServer>(R"(
+workers: 1
+listeners:
+  - name: s
+    address: 127.0.0.1:0
+    tls: {cert: )" + cert.cert + ", key: " + cert.key + R"(}
+    routes:
+      - prefix: /
+        echo: {}
+)");
+}
+
+TEST_F(FanoutTest, HttpsSystemsBehindAnHttpProxyGoThroughAConnectTunnel) {
+  if (!TinyproxyFixture::available()) {
+    GTEST_SKIP() << "tinyproxy is not installed";
+  }
+  TinyproxyFixture proxy("pxuser", "pxpass");
+  ASSERT_TRUE(proxy.ok()) << proxy.error();
+  TestPki pki;
+  auto trusted = tlsSecondary(pki.issue("tun", "127.0.0.1", {"127.0.0.1"}), R"({"via":"tunnel"})");
+  auto echo = tlsEchoSecondary(pki.issue("echo", "127.0.0.1", {"127.0.0.1"}));
+  auto self_signed = tlsSecondary(pki.selfSigned("self", "127.0.0.1", {"127.0.0.1"}), R"({"tls":"self"})");
+  ScriptedUpstream refused([](UpstreamConn&) {});
+  refused.stopAccepting();
+  ASSERT_NE(trusted->port(), 0);
+  ASSERT_NE(echo->port(), 0);
+  ASSERT_NE(self_signed->port(), 0);
+  const std::string behind = "    httpProxy: px\n    tls: {ca_file: " + pki.caFile() + "}\n";
+  start(fanoutConfig({{"TUN", "https://127.0.0.1:" + std::to_string(trusted->port()), behind},
+                      {"ECHO", "https://127.0.0.1:" + std::to_string(echo->port()) + "/e", behind},
+                      {"SELF", "https://127.0.0.1:" + std::to_string(self_signed->port()), behind},
+                      {"GONE", "https://127.0.0.1:" + std::to_string(refused.port()), behind}}) +
+        "httpProxies:\n  - name: px\n    host: 127.0.0.1\n    port: " + std::to_string(proxy.port()) + "\n");
+  const std::string fan = get("/zosmf/gateway/systems?" +
+                              contentQuery("{'target':['TUN','ECHO','SELF','GONE'],'resourcePath':'/zosmf/info',"
+                                           "'timeout':5000}"));
+  auto fanOut = [&]() {
+    auto r = call(port(), fan);
+    if (!r || r->status != 200) {
+      ADD_FAILURE() << "status " << (r ? r->status : 0);
+      return Aggregate{};
+    }
+    return parseAggregate(r->body);
+  };
+  auto rcs = [](const Aggregate& a) {
+    std::string out;
+    for (const SystemOut& s : a.systems) {
+      out += s.system_name + ":" + s.rc + " ";
+    }
+    return out;
+  };
+  auto logonProxy = [&](const std::string& system, const std::string& password) {
+    auto r = call(port(), post("/zosmf/gateway/logon/proxy", R"({"proxyUserId":"pxuser","proxyPassword":")" +
+                                                                 password + R"(","systemName":")" + system + "\"}"));
+    ASSERT_TRUE(r);
+    EXPECT_EQ(r->status, 200);
+  };
+
+  // No proxy credentials: the proxy refuses every CONNECT with 407.
+  Aggregate a = fanOut();
+  EXPECT_EQ(rcs(a), "TUN:ProxyLoginRequired ECHO:ProxyLoginRequired SELF:ProxyLoginRequired "
+                    "GONE:ProxyLoginRequired ");
+  EXPECT_EQ(a.systems.at(0).msgid, "PGW0606E");
+  EXPECT_EQ(trusted->workers().totals().connections_accepted, 0u);
+
+  // Wrong password for TUN: tinyproxy's 401 on CONNECT is InvalidProxyLogin.
+  logonProxy("TUN", "wrong");
+  a = fanOut();
+  EXPECT_EQ(rcs(a), "TUN:InvalidProxyLogin ECHO:ProxyLoginRequired SELF:ProxyLoginRequired "
+                    "GONE:ProxyLoginRequired ");
+  EXPECT_EQ(a.systems.at(0).msgid, "PGW0607E");
+
+  for (const char* s : {"TUN", "ECHO", "SELF", "GONE"}) {
+    logonProxy(s, "pxpass");
+  }
+  a = fanOut();
+  // TLS through the tunnel is verified against the system's own CA and
+  // address: the self-signed one fails; the proxy's 500 for a refused
+  // system is a failed connection.
+  EXPECT_EQ(rcs(a), "TUN:OK ECHO:OK SELF:CertificateError GONE:HttpConnectionFailed ") << proxy.log();
+  ASSERT_EQ(a.systems.size(), 4u);
+  EXPECT_EQ(a.systems[0].output_json, R"({"via":"tunnel"})");
+  EXPECT_TRUE(a.systems[0].error_null);
+  EXPECT_EQ(a.systems[2].msgid, "PGW0603E");
+  EXPECT_EQ(a.systems[3].msgid, "PGW0601E");
+  EXPECT_EQ(a.systems[3].msgtxt, "The HTTP proxy refused the tunnel with HTTP 500");
+  // What the system got inside the tunnel: origin-form, its own Host, no
+  // proxy credentials.
+  ASSERT_TRUE(a.systems[1].output_is_string);
+  const std::string& echoed = a.systems[1].output_string;
+  EXPECT_EQ(echoed.rfind("GET /e/zosmf/info HTTP/1.1\r\n", 0), 0u) << echoed.substr(0, 200);
+  EXPECT_NE(echoed.find("\r\nHost: 127.0.0.1:" + std::to_string(echo->port()) + "\r\n"), std::string::npos)
+      << echoed.substr(0, 400);
+  EXPECT_EQ(echoed.find("Proxy-Authorization"), std::string::npos) << echoed.substr(0, 400);
+
+  // Tunnels are not pooled: a second fan-out opens a new one (and the TLS
+  // session of the first one resumes).
+  a = fanOut();
+  EXPECT_EQ(rcs(a), "TUN:OK ECHO:OK SELF:CertificateError GONE:HttpConnectionFailed ");
+  EXPECT_TRUE(waitFor([&] { return trusted->workers().totals().connections_accepted == 2; }, milliseconds(3000)));
+  EXPECT_EQ(trusted->workers().totals().tls_handshakes, 2u);
+  EXPECT_EQ(trusted->workers().totals().tls_resumed, 1u);
+  EXPECT_TRUE(trusted->stop());
+  EXPECT_TRUE(echo->stop());
+  EXPECT_TRUE(self_signed->stop());
+}
+
 TEST(FanoutExampleTest, ExampleConfigLoads) {
   const config::LoadResult r = config::loadFile(std::string(PLEXGATE_SOURCE_DIR) + "/examples/fanout.yaml");
   ASSERT_TRUE(r.ok()) << r.error->toString();

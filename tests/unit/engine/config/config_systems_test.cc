@@ -94,6 +94,31 @@ TEST(ConfigSystemsTest, ASystemBehindAnHttpProxyConnectsToTheProxy) {
   EXPECT_EQ(k.endpoints[0].port, 3128);
 }
 
+TEST(ConfigSystemsTest, AnHttpsSystemBehindAnHttpProxyKeepsItsOwnTls) {
+  const LoadResult r = loadString(std::string(kListener) +
+                                      "systems:\n"
+                                      "  - name: SY1\n"
+                                      "    url: https://10.1.2.3:8443\n"
+                                      "    httpProxy: px\n"
+                                      "    tls: {sni: zos.example.com}\n"
+                                      "httpProxies:\n"
+                                      "  - {name: px, host: 127.0.0.1, port: 3128}\n",
+                                  "test.yaml");
+  ASSERT_TRUE(r.ok()) << r.error->toString();
+  const Config& c = *r.config;
+  const System& s = c.systems[0];
+  EXPECT_EQ(s.target.scheme, "https");
+  EXPECT_EQ(s.target.host, "10.1.2.3");
+  // The connection goes to the plain proxy; TLS inside the CONNECT tunnel
+  // uses the system's settings.
+  const Cluster& k = c.clusters[s.cluster_index];
+  ASSERT_EQ(k.endpoints.size(), 1u);
+  EXPECT_EQ(k.endpoints[0].scheme, "http");
+  EXPECT_EQ(k.endpoints[0].port, 3128);
+  ASSERT_NE(k.tls_context, nullptr);
+  EXPECT_EQ(k.tls_context->options().sni, "zos.example.com");
+}
+
 TEST(ConfigSystemsTest, RulesFailAtTheirKey) {
   const std::string base = std::string(kListener) + "systems:\n";
   EXPECT_EQ(errorOf(base + "  - name: A\n"), "test.yaml:6: systems[0]: missing required key 'url'");
@@ -105,10 +130,6 @@ TEST(ConfigSystemsTest, RulesFailAtTheirKey) {
   EXPECT_EQ(errorOf(base + "  - name: A\n    url: ftp://x\n").rfind("test.yaml:7: systems[0].url: ", 0), 0u);
   EXPECT_EQ(errorOf(base + "  - name: A\n    url: http://127.0.0.1:1\n    httpProxy: p\n"),
             "test.yaml:8: systems[0].httpProxy: no HTTP proxy named 'p' in httpProxies");
-  EXPECT_EQ(errorOf(base + "  - name: A\n    url: https://127.0.0.1:1\n    httpProxy: p\n"
-                           "httpProxies:\n  - {name: p, host: 127.0.0.1, port: 3128}\n"),
-            "test.yaml:8: systems[0].httpProxy: only http:// systems can use an HTTP proxy for now (https "
-            "needs CONNECT)");
   EXPECT_EQ(errorOf(std::string(kListener) + "httpProxies:\n  - {name: p, host: h}\n"),
             "test.yaml:6: httpProxies[0]: missing required key 'port'");
   EXPECT_NE(errorOf(base + "  - name: A\n    url: http://127.0.0.1:1\n    timeout: 11m\n").find("systems[0].timeout"),
