@@ -148,12 +148,18 @@ struct Listener {
 };
 
 // An HTTP proxy between the gateway and some systems (z/OSMF's HTTP proxy
-// definition). Plain HTTP to the proxy; credentials come from
-// POST /zosmf/gateway/logon/proxy, never from the file.
+// definition). Credentials come from POST /zosmf/gateway/logon/proxy, never
+// from the file.
 struct HttpProxy {
   std::string name;  // unique; what System::http_proxy names
   std::string host;
   uint16_t port = 0;
+  // `tls: true`: TLS to the proxy itself, verified against its host with
+  // `ca_file` (or the system bundle). Only http:// systems can use such a
+  // proxy: an https:// one would need TLS inside TLS.
+  bool tls = false;
+  std::string ca_file;
+  tls::ClientContextPtr tls_context;  // set when tls
 };
 
 // A secondary for the multisystem fan-out (z/OSMF's system definition).

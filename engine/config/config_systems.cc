@@ -22,7 +22,7 @@ constexpr Millis kMaxSystemTimeout{600'000};  // kFanoutMaxTimeoutMs
 // z/OSMF's system definition fields, spelled as z/OSMF does, plus ours.
 const std::vector<std::string_view> kSystemKeys = {"name", "systemName", "sysplex", "cpc", "groups",
                                                    "url", "httpProxy", "timeout", "tls"};
-const std::vector<std::string_view> kHttpProxyKeys = {"name", "host", "port"};
+const std::vector<std::string_view> kHttpProxyKeys = {"name", "host", "port", "tls", "ca_file"};
 
 std::string readName(const MapEntry& entry) {
   std::string name = readString(entry);
@@ -149,6 +149,24 @@ std::vector<HttpProxy> readHttpProxies(const MapEntry& entry) {
         proxy.host = readNonEmptyString(field);
       } else if (field.key == "port") {
         proxy.port = static_cast<uint16_t>(readInteger(field, 1, 65535));
+      } else if (field.key == "tls") {
+        proxy.tls = readBool(field);
+      } else if (field.key == "ca_file") {
+        proxy.ca_file = readFilePath(field);
+      }
+    }
+    if (const MapEntry* ca = map.find("ca_file"); ca != nullptr && !proxy.tls) {
+      fail(ca->line, ca->path, "ca_file applies to a proxy reached over TLS (tls: true)");
+    }
+    if (proxy.tls) {
+      tls::ClientOptions options;
+      options.ca_file = proxy.ca_file;
+      std::string error;
+      proxy.tls_context = tls::ClientContext::build(options, error);
+      if (!proxy.tls_context) {
+        const MapEntry* at = map.find("ca_file");
+        at = at != nullptr ? at : map.find("tls");
+        fail(at->line, at->path, error);
       }
     }
     proxies.push_back(std::move(proxy));
@@ -175,14 +193,29 @@ void linkHttpProxies(const MapEntry& systems_entry, std::vector<System>& systems
     if (proxy == nullptr) {
       fail(line, path, "no HTTP proxy named " + quoted(s.http_proxy) + " in httpProxies");
     }
+    if (proxy->tls && s.target.scheme == "https") {
+      // TLS to the proxy, then a CONNECT tunnel with TLS to the system
+      // inside it: two TLS layers on one connection, which plexgate does
+      // not do (its connection carries one TLS session).
+      fail(line, path,
+           "an https:// system cannot use HTTP proxy " + quoted(proxy->name) +
+               ", which is reached over TLS (tls: true): that needs TLS inside TLS; use a plain-HTTP proxy "
+               "or an http:// system url");
+    }
     UpstreamEndpoint ep;
-    ep.scheme = "http";
+    ep.scheme = proxy->tls ? "https" : "http";
     ep.host = proxy->host;
     ep.port = proxy->port;
     const bool v6 = proxy->host.find(':') != std::string::npos;
     ep.instance_id = (v6 ? "[" + proxy->host + "]" : proxy->host) + ":" + std::to_string(proxy->port);
-    ep.url = "http://" + ep.instance_id;
+    ep.url = ep.scheme + "://" + ep.instance_id;
     clusters[i].endpoints = {ep};
+    if (proxy->tls) {
+      // An http:// system: the cluster's TLS is the proxy's (the system's
+      // own `tls:` was refused, as for any http:// system).
+      clusters[i].tls = proxy->tls_context->options();
+      clusters[i].tls_context = proxy->tls_context;
+    }
   }
 }
 

@@ -9,6 +9,8 @@
 #include <sys/socket.h>
 
 #include <cctype>
+#include <fstream>
+#include <sstream>
 #include <memory>
 #include <optional>
 #include <mutex>
@@ -699,6 +701,63 @@ TEST_F(FanoutTest, HttpsSystemsBehindAnHttpProxyGoThroughAConnectTunnel) {
   EXPECT_TRUE(trusted->stop());
   EXPECT_TRUE(echo->stop());
   EXPECT_TRUE(self_signed->stop());
+}
+
+std::string readAll(const std::string& path) {
+  std::ifstream in(path);
+  std::stringstream s;
+  s << in.rdbuf();
+  return s.str();
+}
+
+TEST_F(FanoutTest, HttpSystemsBehindAProxyReachedOverTls) {
+  if (!TinyproxyFixture::available() || !TinyproxyFixture::tlsFrontAvailable()) {
+    GTEST_SKIP() << "tinyproxy or haproxy is not installed";
+  }
+  TinyproxyFixture proxy("pxuser", "pxpass");
+  ASSERT_TRUE(proxy.ok()) << proxy.error();
+  TestPki pki;
+  const CertFiles cert = pki.issue("proxy", "127.0.0.1", {"127.0.0.1"});
+  ASSERT_TRUE(proxy.startTlsFront(pki.writeFile("proxy.pem", readAll(cert.cert) + readAll(cert.key))))
+      << proxy.error();
+  Mailbox<ReceivedRequest> seen;
+  ScriptedUpstream behind([&](UpstreamConn& c) {
+    while (auto r = c.readRequest()) {
+      seen.put(*r);
+      c.sendResponse(200, R"({"via":"tls proxy"})");
+    }
+  });
+  const std::string tls_port = std::to_string(proxy.tlsPort());
+  // Two definitions of the same proxy: one trusts its CA, one does not (the
+  // system bundle knows nothing of the test CA).
+  start(fanoutConfig({{"VIATLS", behind.url() + "/b", "    httpProxy: pxtls\n"},
+                      {"UNTRUSTED", behind.url(), "    httpProxy: pxbad\n"}}) +
+        "httpProxies:\n"
+        "  - {name: pxtls, host: 127.0.0.1, port: " + tls_port + ", tls: true, ca_file: " + pki.caFile() + "}\n"
+        "  - {name: pxbad, host: 127.0.0.1, port: " + tls_port + ", tls: true}\n");
+  const std::string fan = get("/zosmf/gateway/systems?" +
+                              contentQuery("{'target':['VIATLS','UNTRUSTED'],'resourcePath':'/info'}"));
+  auto outcome = [&]() {
+    auto r = call(port(), fan);
+    if (!r || r->status != 200) {
+      return std::string("status ") + std::to_string(r ? r->status : 0);
+    }
+    std::string out;
+    for (const SystemOut& s : parseAggregate(r->body).systems) {
+      out += s.system_name + ":" + s.rc + (s.rc == "OK" ? ":" + s.output_json : "") + " ";
+    }
+    return out;
+  };
+  EXPECT_EQ(outcome(), "VIATLS:ProxyLoginRequired UNTRUSTED:CertificateError ");
+  auto r = call(port(), post("/zosmf/gateway/logon/proxy",
+                             R"({"proxyUserId":"pxuser","proxyPassword":"pxpass","systemName":"VIATLS"})"));
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->status, 200);
+  EXPECT_EQ(outcome(), R"(VIATLS:OK:{"via":"tls proxy"} UNTRUSTED:CertificateError )") << proxy.log();
+  auto reqs = seen.all();
+  ASSERT_EQ(reqs.size(), 1u);
+  EXPECT_EQ(reqs[0].target, "/b/info");
+  EXPECT_FALSE(reqs[0].hasHeader("Proxy-Authorization"));
 }
 
 TEST(FanoutExampleTest, ExampleConfigLoads) {

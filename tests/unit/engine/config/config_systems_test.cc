@@ -119,6 +119,29 @@ TEST(ConfigSystemsTest, AnHttpsSystemBehindAnHttpProxyKeepsItsOwnTls) {
   EXPECT_EQ(k.tls_context->options().sni, "zos.example.com");
 }
 
+TEST(ConfigSystemsTest, AnHttpSystemBehindATlsProxyConnectsToItOverTls) {
+  const LoadResult r = loadString(std::string(kListener) +
+                                      "systems:\n"
+                                      "  - name: SY1\n"
+                                      "    url: http://10.1.2.3:8080\n"
+                                      "    httpProxy: px\n"
+                                      "httpProxies:\n"
+                                      "  - {name: px, host: proxy.example.com, port: 3129, tls: true}\n",
+                                  "test.yaml");
+  ASSERT_TRUE(r.ok()) << r.error->toString();
+  const Config& c = *r.config;
+  ASSERT_EQ(c.http_proxies.size(), 1u);
+  EXPECT_TRUE(c.http_proxies[0].tls);
+  ASSERT_NE(c.http_proxies[0].tls_context, nullptr);
+  const Cluster& k = c.clusters[c.systems[0].cluster_index];
+  ASSERT_EQ(k.endpoints.size(), 1u);
+  EXPECT_EQ(k.endpoints[0].scheme, "https");
+  EXPECT_EQ(k.endpoints[0].host, "proxy.example.com");
+  EXPECT_EQ(k.endpoints[0].url, "https://proxy.example.com:3129");
+  EXPECT_EQ(k.tls_context, c.http_proxies[0].tls_context);
+  EXPECT_TRUE(k.tls.verify);
+}
+
 TEST(ConfigSystemsTest, RulesFailAtTheirKey) {
   const std::string base = std::string(kListener) + "systems:\n";
   EXPECT_EQ(errorOf(base + "  - name: A\n"), "test.yaml:6: systems[0]: missing required key 'url'");
@@ -130,6 +153,19 @@ TEST(ConfigSystemsTest, RulesFailAtTheirKey) {
   EXPECT_EQ(errorOf(base + "  - name: A\n    url: ftp://x\n").rfind("test.yaml:7: systems[0].url: ", 0), 0u);
   EXPECT_EQ(errorOf(base + "  - name: A\n    url: http://127.0.0.1:1\n    httpProxy: p\n"),
             "test.yaml:8: systems[0].httpProxy: no HTTP proxy named 'p' in httpProxies");
+  EXPECT_EQ(errorOf(base + "  - name: A\n    url: https://127.0.0.1:1\n    httpProxy: p\n"
+                           "httpProxies:\n  - {name: p, host: 127.0.0.1, port: 3128, tls: true}\n"),
+            "test.yaml:8: systems[0].httpProxy: an https:// system cannot use HTTP proxy 'p', which is reached "
+            "over TLS (tls: true): that needs TLS inside TLS; use a plain-HTTP proxy or an http:// system url");
+  EXPECT_EQ(errorOf(std::string(kListener) + "httpProxies:\n  - name: p\n    host: h\n    port: 1\n"
+                                             "    ca_file: /etc/hostname\n"),
+            "test.yaml:9: httpProxies[0].ca_file: ca_file applies to a proxy reached over TLS (tls: true)");
+  EXPECT_EQ(errorOf(std::string(kListener) + "httpProxies:\n  - name: p\n    host: h\n    port: 1\n"
+                                             "    tls: true\n    ca_file: /nonexistent/ca.pem\n"),
+            "test.yaml:10: httpProxies[0].ca_file: cannot read '/nonexistent/ca.pem': No such file or directory");
+  EXPECT_EQ(errorOf(std::string(kListener) + "httpProxies:\n  - {name: p, host: h, port: 1, tls: yes please}\n")
+                .rfind("test.yaml:6: httpProxies[0].tls: ", 0),
+            0u);
   EXPECT_EQ(errorOf(std::string(kListener) + "httpProxies:\n  - {name: p, host: h}\n"),
             "test.yaml:6: httpProxies[0]: missing required key 'port'");
   EXPECT_NE(errorOf(base + "  - name: A\n    url: http://127.0.0.1:1\n    timeout: 11m\n").find("systems[0].timeout"),
