@@ -38,10 +38,11 @@ struct FanoutError {
   std::string_view msgtxt;
 };
 
+// The seed's systemVersion; each member null when unknown.
 struct FanoutSystemVersion {
-  std::string_view zos_node;
-  std::string_view zos_vrm;
-  std::string_view zos_sysplex;
+  std::optional<std::string_view> zos_node;     // JES2 MAS / JES3 complex member name
+  std::optional<std::string_view> zos_vrm;      // z/OS level "vv.rr.mm" ("04.24.00" is V2R1)
+  std::optional<std::string_view> zos_sysplex;  // sysplex name
 };
 
 struct FanoutSystemResult {

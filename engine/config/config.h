@@ -168,6 +168,13 @@ struct System {
   std::string system_name;  // the z/OS system name (logon accepts it too)
   std::string sysplex;      // "" when not set
   std::string cpc;          // "" when not set
+  // Facts about the system a fan-out reply reports ("" = unknown, null in
+  // the reply): systemVersion.zosNode (the JES2 MAS or JES3 complex member
+  // name), systemVersion.zosVrm (z/OS level "vv.rr.mm"), and the version
+  // of the secondary's multisystem routing interface (secondaryApiVersion).
+  std::string zos_node;
+  std::string zos_vrm;
+  std::string secondary_api_version;
   std::vector<std::string> groups;
   std::string url;          // the secondary's base URL, as written
   UpstreamEndpoint target;  // parsed from url

@@ -20,8 +20,10 @@ constexpr size_t kMaxGroups = 64;
 constexpr Millis kMaxSystemTimeout{600'000};  // kFanoutMaxTimeoutMs
 
 // z/OSMF's system definition fields, spelled as z/OSMF does, plus ours.
-const std::vector<std::string_view> kSystemKeys = {"name", "systemName", "sysplex", "cpc", "groups",
-                                                   "url", "httpProxy", "timeout", "tls"};
+const std::vector<std::string_view> kSystemKeys = {"name",      "systemName", "sysplex",
+                                                   "cpc",       "groups",     "url",
+                                                   "httpProxy", "timeout",    "tls",
+                                                   "zosNode",   "zosVrm",     "secondaryApiVersion"};
 const std::vector<std::string_view> kHttpProxyKeys = {"name", "host", "port", "tls", "ca_file"};
 
 std::string readName(const MapEntry& entry) {
@@ -35,6 +37,19 @@ std::string readName(const MapEntry& entry) {
          "expected a name of 1 to 64 printable characters without spaces or quotes, got " + quoted(name));
   }
   return name;
+}
+
+// z/OS's "vv.rr.mm" level, as the seed shows it ("04.24.00" is V2R1).
+std::string readZosVrm(const MapEntry& entry) {
+  std::string v = readString(entry);
+  bool ok = v.size() == 8 && v[2] == '.' && v[5] == '.';
+  for (const size_t i : {0, 1, 3, 4, 6, 7}) {
+    ok = ok && i < v.size() && v[i] >= '0' && v[i] <= '9';
+  }
+  if (!ok) {
+    fail(entry.line, entry.path, "expected a z/OS level vv.rr.mm such as '04.27.00', got " + quoted(v));
+  }
+  return v;
 }
 
 std::vector<std::string> readGroups(const MapEntry& entry) {
@@ -81,6 +96,12 @@ System readSystem(const MapEntry& item, std::map<std::string, int, std::less<>>&
       system.sysplex = readName(field);
     } else if (field.key == "cpc") {
       system.cpc = readName(field);
+    } else if (field.key == "zosNode") {
+      system.zos_node = readName(field);
+    } else if (field.key == "zosVrm") {
+      system.zos_vrm = readZosVrm(field);
+    } else if (field.key == "secondaryApiVersion") {
+      system.secondary_api_version = readName(field);
     } else if (field.key == "groups") {
       system.groups = readGroups(field);
     } else if (field.key == "url") {

@@ -172,7 +172,16 @@ class FanoutStream::SubRequest final : private net::ConnectionHandler, private p
       const RcMessage m = messageFor(rc_);
       r.error = parsers::FanoutError{m.msgid, msgtxt_.empty() ? m.msgtxt : std::string_view(msgtxt_)};
     }
-    r.system_version = parsers::FanoutSystemVersion{system_.system_name, "", system_.sysplex};
+    // What the config knows about the system; a member it does not know is
+    // null, and systemVersion is null when it knows none of them.
+    auto known = [](const std::string& s) {
+      return s.empty() ? std::nullopt : std::optional<std::string_view>(s);
+    };
+    if (!system_.zos_node.empty() || !system_.zos_vrm.empty() || !system_.sysplex.empty()) {
+      r.system_version =
+          parsers::FanoutSystemVersion{known(system_.zos_node), known(system_.zos_vrm), known(system_.sysplex)};
+    }
+    r.secondary_api_version = known(system_.secondary_api_version);
     return r;
   }
 

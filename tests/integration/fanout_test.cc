@@ -125,10 +125,28 @@ struct SystemOut {
   std::string output_json;  // systemOutput re-serialized (minified)
   bool output_is_string = false;
   std::string output_string;
-  bool secondary_api_null = false;
-  std::string zos_node;
-  std::string zos_sysplex;
+  // "null" for a JSON null, else the string (checked to be one).
+  std::string secondary_api = "absent";
+  std::string system_version = "absent";  // "null" or "zosNode/zosVrm/zosSysplex"
 };
+
+// A string member as "the text", or "null"; ADD_FAILURE for anything else.
+std::string stringOrNull(simdjson::dom::element parent, std::string_view key) {
+  simdjson::dom::element e;
+  if (parent[key].get(e) != simdjson::SUCCESS) {
+    ADD_FAILURE() << "no " << key;
+    return "absent";
+  }
+  if (e.is_null()) {
+    return "null";
+  }
+  std::string_view v;
+  if (e.get(v) != simdjson::SUCCESS) {
+    ADD_FAILURE() << key << " is neither a string nor null";
+    return "not a string";
+  }
+  return std::string(v);
+}
 
 struct Aggregate {
   std::string primary_api_version;
@@ -177,17 +195,16 @@ Aggregate parseAggregate(const std::string& body) {
     } else {
       s.output_json = simdjson::minify(out);
     }
-    simdjson::dom::element sav;
-    EXPECT_EQ(e["secondaryApiVersion"].get(sav), simdjson::SUCCESS);
-    s.secondary_api_null = sav.is_null();
+    s.secondary_api = stringOrNull(e, "secondaryApiVersion");
     simdjson::dom::element ver;
     EXPECT_EQ(e["systemVersion"].get(ver), simdjson::SUCCESS);
     if (ver.is_object()) {
-      EXPECT_EQ(ver["zosNode"].get(v), simdjson::SUCCESS);
-      s.zos_node = std::string(v);
-      EXPECT_EQ(ver["zosSysplex"].get(v), simdjson::SUCCESS);
-      s.zos_sysplex = std::string(v);
-      EXPECT_EQ(ver["zosVrm"].get(v), simdjson::SUCCESS);
+      EXPECT_EQ(ver.get_object().size(), 3u);
+      s.system_version = stringOrNull(ver, "zosNode") + "/" + stringOrNull(ver, "zosVrm") + "/" +
+                         stringOrNull(ver, "zosSysplex");
+    } else {
+      EXPECT_TRUE(ver.is_null());
+      s.system_version = "null";
     }
     a.systems.push_back(std::move(s));
   }
@@ -241,7 +258,9 @@ TEST_F(FanoutTest, ManySystemsEachWithItsOwnOutcome) {
   ASSERT_NE(self_signed->port(), 0);
   ASSERT_NE(trusted->port(), 0);
   start(fanoutConfig({
-      {"OK1", ok1.url() + "/base", "    systemName: SYS1\n    sysplex: PLEX1\n"},
+      {"OK1", ok1.url() + "/base",
+       "    systemName: SYS1\n    sysplex: PLEX1\n    zosNode: N1\n    zosVrm: 04.27.00\n"
+       "    secondaryApiVersion: '1'\n"},
       {"OK2", ok2.url(), ""},
       {"DOWN", refused.url(), ""},
       {"SILENT", silent.url(), ""},
@@ -272,13 +291,13 @@ TEST_F(FanoutTest, ManySystemsEachWithItsOwnOutcome) {
     EXPECT_EQ(a.systems[i].system_name, names[i]);
     EXPECT_EQ(a.systems[i].rc, rcs[i]) << names[i];
     EXPECT_EQ(a.systems[i].error_null, rcs[i] == "OK") << names[i];
-    EXPECT_TRUE(a.systems[i].secondary_api_null) << names[i];
+    // Only OK1's definition says which version its secondary speaks.
+    EXPECT_EQ(a.systems[i].secondary_api, i == 0 ? "1" : "null") << names[i];
   }
   EXPECT_EQ(a.systems[0].output_json, R"({"name":"ok1","list":[1,2]})");
-  EXPECT_EQ(a.systems[0].zos_node, "SYS1");
-  EXPECT_EQ(a.systems[0].zos_sysplex, "PLEX1");
+  EXPECT_EQ(a.systems[0].system_version, "N1/04.27.00/PLEX1");
   EXPECT_EQ(a.systems[1].output_json, R"({"name":"ok2"})");
-  EXPECT_EQ(a.systems[1].zos_node, "OK2");  // systemName defaults to the nickname
+  EXPECT_EQ(a.systems[1].system_version, "null");  // nothing known about it
   EXPECT_TRUE(a.systems[2].output_is_string);
   EXPECT_EQ(a.systems[2].output_string, "");
   EXPECT_EQ(a.systems[2].msgid, "PGW0601E");
@@ -766,6 +785,8 @@ TEST(FanoutExampleTest, ExampleConfigLoads) {
   EXPECT_TRUE(r.config->listeners[0].fanout);
   EXPECT_EQ(r.config->systems.size(), 2u);
   EXPECT_EQ(r.config->systems[1].http_proxy, "corp-proxy");
+  EXPECT_EQ(r.config->systems[0].zos_vrm, "04.27.00");
+  EXPECT_EQ(r.config->systems[0].secondary_api_version, "1");
 }
 
 TEST_F(FanoutTest, BrokenAnswersAreUnexpectedFailures) {

@@ -32,6 +32,9 @@ TEST(ConfigSystemsTest, LoadsEveryFieldAndBuildsOneClusterPerSystem) {
                                       "    groups: [G1, G2]\n"
                                       "    url: http://127.0.0.1:9001/zosmf-base\n"
                                       "    timeout: 2s\n"
+                                      "    zosNode: N1\n"
+                                      "    zosVrm: 04.27.00\n"
+                                      "    secondaryApiVersion: 1\n"
                                       "  - name: SY2\n"
                                       "    url: https://127.0.0.1:9002\n"
                                       "    tls: {verify: false}\n",
@@ -49,9 +52,15 @@ TEST(ConfigSystemsTest, LoadsEveryFieldAndBuildsOneClusterPerSystem) {
   EXPECT_EQ(s1.url, "http://127.0.0.1:9001/zosmf-base");
   EXPECT_EQ(s1.timeout, 2s);
   EXPECT_EQ(s1.cluster, "system/SY1");
+  EXPECT_EQ(s1.zos_node, "N1");
+  EXPECT_EQ(s1.zos_vrm, "04.27.00");
+  EXPECT_EQ(s1.secondary_api_version, "1");
   const System& s2 = c.systems[1];
   EXPECT_EQ(s2.system_name, "SY2");  // defaults to the nickname
   EXPECT_EQ(s2.timeout, 30s);
+  EXPECT_EQ(s2.zos_node, "");  // unknown unless set: never guessed from systemName
+  EXPECT_EQ(s2.zos_vrm, "");
+  EXPECT_EQ(s2.secondary_api_version, "");
   // Declared clusters first, then one per system, in order.
   ASSERT_EQ(c.clusters.size(), 3u);
   EXPECT_EQ(s1.cluster_index, 1u);
@@ -174,6 +183,13 @@ TEST(ConfigSystemsTest, RulesFailAtTheirKey) {
             "test.yaml:8: systems[0].tls: tls applies to https:// endpoints, and this cluster has none");
   EXPECT_EQ(errorOf(base + "  - name: A\n    url: http://127.0.0.1:1\n    groups: G1\n"),
             "test.yaml:8: systems[0].groups: expected a sequence of group names, got 'G1'");
+  EXPECT_EQ(errorOf(base + "  - name: A\n    url: http://127.0.0.1:1\n    zosVrm: 4.27\n"),
+            "test.yaml:8: systems[0].zosVrm: expected a z/OS level vv.rr.mm such as '04.27.00', got '4.27'");
+  EXPECT_EQ(errorOf(base + "  - name: A\n    url: http://127.0.0.1:1\n    zosVrm: 04.27.0a\n"),
+            "test.yaml:8: systems[0].zosVrm: expected a z/OS level vv.rr.mm such as '04.27.00', got '04.27.0a'");
+  EXPECT_EQ(errorOf(base + "  - name: A\n    url: http://127.0.0.1:1\n    zosNode: ''\n").rfind(
+                "test.yaml:8: systems[0].zosNode: expected a name of 1 to 64", 0),
+            0u);
   EXPECT_EQ(errorOf(std::string(kListener) + "systems: 3\n"),
             "test.yaml:5: systems: expected a sequence of systems, got '3'");
 }
