@@ -29,6 +29,8 @@ enum class FanoutRc : uint8_t {
   FailedWithMessage,       // the secondary answered >= 400 with a message
   UnexpectedFailure,
 };
+// How many FanoutRc values there are (counters index by the value).
+inline constexpr size_t kFanoutRcKinds = static_cast<size_t>(FanoutRc::UnexpectedFailure) + 1;
 
 // The wire spelling: "OK", "HttpConnectionFailed", ...
 [[nodiscard]] std::string_view fanoutRcName(FanoutRc rc);
