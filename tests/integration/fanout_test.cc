@@ -8,7 +8,9 @@
 
 #include <sys/socket.h>
 
+#include <array>
 #include <cctype>
+#include <map>
 #include <fstream>
 #include <sstream>
 #include <memory>
@@ -777,6 +779,209 @@ TEST_F(FanoutTest, HttpSystemsBehindAProxyReachedOverTls) {
   ASSERT_EQ(reqs.size(), 1u);
   EXPECT_EQ(reqs[0].target, "/b/info");
   EXPECT_FALSE(reqs[0].hasHeader("Proxy-Authorization"));
+}
+
+// The issue's fan-out to 16 systems, each with its own outcome, twice:
+// before and after the logons that two of them need. Every field of every
+// system object is checked, then the fan-out counters.
+TEST_F(FanoutTest, SixteenSystemsEveryFieldAndTheCounters) {
+  if (!TinyproxyFixture::available()) {
+    GTEST_SKIP() << "tinyproxy is not installed";
+  }
+  TinyproxyFixture proxy("pxuser", "pxpass");
+  ASSERT_TRUE(proxy.ok()) << proxy.error();
+  auto json = [](std::string body, int status = 200) {
+    return [body, status](UpstreamConn& c) {
+      while (auto r = c.readRequest()) {
+        c.sendResponse(status, body, {{"Content-Type", "application/json"}});
+      }
+    };
+  };
+  ScriptedUpstream ok1(json(R"({"name":"ok1","list":[1,2]})"));
+  ScriptedUpstream ok2(json("  {\"name\":\"ok2\"}\r\n"));
+  ScriptedUpstream ok3(json("[1,2,3]"));
+  ScriptedUpstream ok5(json("42"));
+  ScriptedUpstream ok6(json(R"("a JSON string")"));
+  ScriptedUpstream refused([](UpstreamConn&) {});
+  refused.stopAccepting();
+  ScriptedUpstream silent([](UpstreamConn& c) {
+    c.readRequest();
+    c.waitPeerClosed(milliseconds(10000));
+  });
+  const std::string good = "Basic " + tls::base64Encode("alice:secret");
+  ScriptedUpstream guarded([&good](UpstreamConn& c) {
+    while (auto r = c.readRequest()) {
+      if (r->header("Authorization") == good) {
+        c.sendResponse(200, R"({"user":"alice"})");
+      } else {
+        c.sendResponse(401, R"({"message":"login"})");
+      }
+    }
+  });
+  ScriptedUpstream behind(json(R"({"via":"proxy"})"));
+  ScriptedUpstream failing(json(R"({"message":"boom"})", 500));
+  ScriptedUpstream missing([](UpstreamConn& c) {
+    while (auto r = c.readRequest()) {
+      c.sendResponse(404, "no such resource");
+    }
+  });
+  ScriptedUpstream text([](UpstreamConn& c) {
+    while (auto r = c.readRequest()) {
+      c.sendResponse(200, "plain \"text\"\n");
+    }
+  });
+  ScriptedUpstream empty500([](UpstreamConn& c) {
+    while (auto r = c.readRequest()) {
+      c.sendResponse(500, "");
+    }
+  });
+  TestPki pki;
+  auto trusted = tlsSecondary(pki.issue("ok4", "127.0.0.1", {"127.0.0.1"}), R"({"tls":"ok4"})");
+  auto tunnelled = tlsSecondary(pki.issue("tun", "127.0.0.1", {"127.0.0.1"}), R"({"tls":"tunnel"})");
+  auto self_signed = tlsSecondary(pki.selfSigned("self", "127.0.0.1", {"127.0.0.1"}), R"({"tls":"self"})");
+  ASSERT_NE(trusted->port(), 0);
+  ASSERT_NE(tunnelled->port(), 0);
+  ASSERT_NE(self_signed->port(), 0);
+  auto https = [](const std::unique_ptr<TestServer>& s) { return "https://127.0.0.1:" + std::to_string(s->port()); };
+  const std::string ca = "    tls: {ca_file: " + pki.caFile() + "}\n";
+  start(fanoutConfig({
+            {"OK1", ok1.url() + "/base",
+             "    systemName: SYS1\n    sysplex: PLEX1\n    zosNode: N1\n    zosVrm: 04.27.00\n"
+             "    secondaryApiVersion: '1'\n"},
+            {"OK2", ok2.url(), "    sysplex: PLEX1\n"},
+            {"OK3", ok3.url(), "    zosVrm: 04.25.00\n"},
+            {"OK4", https(trusted), ca},
+            {"OK5", ok5.url(), ""},
+            {"OK6", ok6.url(), ""},
+            {"DOWN", refused.url(), ""},
+            {"SILENT", silent.url(), "    timeout: 300ms\n"},
+            {"SELF", https(self_signed), ""},
+            {"GUARD", guarded.url(), ""},
+            {"PROXIED", behind.url(), "    httpProxy: px\n"},
+            {"TUNNEL", https(tunnelled), "    httpProxy: px\n" + ca},
+            {"FAIL", failing.url(), ""},
+            {"MISSING", missing.url(), ""},
+            {"TEXT", text.url(), ""},
+            {"EMPTY500", empty500.url(), ""},
+        }) +
+        "httpProxies:\n  - name: px\n    host: 127.0.0.1\n    port: " + std::to_string(proxy.port()) + "\n");
+  // The reply follows the order of `target`, not the file's.
+  const std::vector<std::string> order = {"TEXT", "OK1",   "DOWN",    "OK2",    "SILENT", "OK3",
+                                          "SELF", "OK4",   "GUARD",   "OK5",    "PROXIED", "OK6",
+                                          "TUNNEL", "FAIL", "MISSING", "EMPTY500"};
+  std::string targets;
+  for (const std::string& n : order) {
+    targets += (targets.empty() ? "'" : ",'") + n + "'";
+  }
+  const std::string fan =
+      get("/zosmf/gateway/systems?" + contentQuery("{'target':[" + targets + "],'resourcePath':'/zosmf/info'}"));
+
+  struct Expect {
+    std::string rc;
+    std::string msgid;   // "" when error is null
+    std::string msgtxt;
+    std::string output;  // JSON (minified) or, with is_string, the string
+    bool is_string;
+    std::string secondary_api = "null";
+    std::string system_version = "null";
+  };
+  const std::string kFailed = "The connection to the system failed";
+  std::map<std::string, Expect> expect = {
+      {"OK1", {"OK", "", "", R"({"name":"ok1","list":[1,2]})", false, "1", "N1/04.27.00/PLEX1"}},
+      {"OK2", {"OK", "", "", R"({"name":"ok2"})", false, "null", "null/null/PLEX1"}},
+      {"OK3", {"OK", "", "", "[1,2,3]", false, "null", "null/04.25.00/null"}},
+      {"OK4", {"OK", "", "", R"({"tls":"ok4"})", false}},
+      {"OK5", {"OK", "", "", "42", false}},
+      {"OK6", {"OK", "", "", "a JSON string", true}},
+      {"DOWN", {"HttpConnectionFailed", "PGW0601E", kFailed, "", true}},
+      {"SILENT", {"HttpConnectionTimedOut", "PGW0602E", "The system did not answer in time", "", true}},
+      {"SELF", {"CertificateError", "PGW0603E", "The system's TLS certificate is not trusted", "", true}},
+      {"GUARD",
+       {"LoginRequired", "PGW0604E", "The system requires a login: POST /zosmf/gateway/logon",
+        R"({"message":"login"})", false}},
+      {"PROXIED", {"ProxyLoginRequired", "PGW0606E", "The HTTP proxy requires a login", "", true}},
+      {"TUNNEL", {"ProxyLoginRequired", "PGW0606E", "The HTTP proxy requires a login", "", true}},
+      {"FAIL", {"FailedWithMessage", "PGW0608E", "The system answered HTTP 500", R"({"message":"boom"})", false}},
+      {"MISSING", {"FailedWithMessage", "PGW0608E", "The system answered HTTP 404", "no such resource", true}},
+      {"TEXT", {"OK", "", "", "plain \"text\"\n", true}},
+      {"EMPTY500", {"UnexpectedFailure", "PGW0609E", "The system answered HTTP 500", "", true}},
+  };
+  auto check = [&](const std::string& phase) {
+    const auto t0 = std::chrono::steady_clock::now();
+    auto r = call(port(), fan);
+    // SILENT's own 300 ms deadline bounds the fan-out; the rest keep 30 s.
+    EXPECT_LT(std::chrono::steady_clock::now() - t0, milliseconds(5000)) << phase;
+    ASSERT_TRUE(r) << phase;
+    ASSERT_EQ(r->status, 200) << phase;
+    EXPECT_EQ(r->header("Content-Type"), "application/json");
+    const Aggregate a = parseAggregate(r->body);
+    EXPECT_EQ(a.primary_api_version, "1");
+    EXPECT_EQ(a.num_of_systems, 16);
+    ASSERT_EQ(a.systems.size(), 16u) << phase;
+    for (size_t i = 0; i < order.size(); ++i) {
+      const SystemOut& got = a.systems[i];
+      const Expect& want = expect.at(order[i]);
+      const std::string where = phase + " " + order[i];
+      EXPECT_EQ(got.system_name, order[i]) << where;
+      EXPECT_EQ(got.rc, want.rc) << where;
+      EXPECT_EQ(got.error_null, want.msgid.empty()) << where;
+      EXPECT_EQ(got.msgid, want.msgid) << where;
+      EXPECT_EQ(got.msgtxt, want.msgtxt) << where;
+      EXPECT_EQ(got.output_is_string, want.is_string) << where;
+      if (want.rc == "ProxyLoginRequired") {
+        // The proxy's own HTML page, as a string.
+        EXPECT_NE(got.output_string.find("tinyproxy"), std::string::npos) << where;
+      } else {
+        EXPECT_EQ(want.is_string ? got.output_string : got.output_json, want.output) << where;
+      }
+      EXPECT_EQ(got.secondary_api, want.secondary_api) << where;
+      EXPECT_EQ(got.system_version, want.system_version) << where;
+    }
+  };
+  check("before logon");
+
+  // Neither a logon nor a refused fan-out counts as a fan-out.
+  for (const auto& [path, body] : std::vector<std::pair<std::string, std::string>>{
+           {"logon", R"({"userid":"alice","password":"secret","systemName":"GUARD"})"},
+           {"logon/proxy", R"({"proxyUserId":"pxuser","proxyPassword":"pxpass","systemName":"PROXIED"})"},
+           {"logon/proxy", R"({"proxyUserId":"pxuser","proxyPassword":"pxpass","systemName":"TUNNEL"})"}}) {
+    auto r = call(port(), post("/zosmf/gateway/" + path, body));
+    ASSERT_TRUE(r);
+    ASSERT_EQ(r->status, 200) << r->body;
+  }
+  auto r = call(port(), get("/zosmf/gateway/system?" + contentQuery("{'target':'NOPE','resourcePath':'/x'}")));
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->status, 404);
+
+  expect["GUARD"] = {"OK", "", "", R"({"user":"alice"})", false};
+  expect["PROXIED"] = {"OK", "", "", R"({"via":"proxy"})", false};
+  expect["TUNNEL"] = {"OK", "", "", R"({"tls":"tunnel"})", false};
+  check("after logon");
+
+  // Two fan-outs of 16: OK 7 + 10, and the failures twice each except the
+  // logins, which only the first saw.
+  using parsers::FanoutRc;
+  std::array<uint64_t, parsers::kFanoutRcKinds> want_rc{};
+  want_rc[static_cast<size_t>(FanoutRc::Ok)] = 17;
+  want_rc[static_cast<size_t>(FanoutRc::HttpConnectionFailed)] = 2;
+  want_rc[static_cast<size_t>(FanoutRc::HttpConnectionTimedOut)] = 2;
+  want_rc[static_cast<size_t>(FanoutRc::CertificateError)] = 2;
+  want_rc[static_cast<size_t>(FanoutRc::LoginRequired)] = 1;
+  want_rc[static_cast<size_t>(FanoutRc::ProxyLoginRequired)] = 2;
+  want_rc[static_cast<size_t>(FanoutRc::FailedWithMessage)] = 4;
+  want_rc[static_cast<size_t>(FanoutRc::UnexpectedFailure)] = 2;
+  // The worker counts before it answers; wait rather than assume the
+  // relaxed stores are visible at once.
+  EXPECT_TRUE(waitFor([&] { return server_->workers().totals().fanout_rc == want_rc; }, milliseconds(2000)));
+  const server::CounterTotals t = server_->workers().totals();
+  EXPECT_EQ(t.fanout_requests, 2u);
+  EXPECT_EQ(t.fanout_system_calls, 32u);
+  for (size_t i = 0; i < want_rc.size(); ++i) {
+    EXPECT_EQ(t.fanout_rc[i], want_rc[i]) << parsers::fanoutRcName(static_cast<FanoutRc>(i));
+  }
+  EXPECT_TRUE(trusted->stop());
+  EXPECT_TRUE(tunnelled->stop());
+  EXPECT_TRUE(self_signed->stop());
 }
 
 TEST(FanoutExampleTest, ExampleConfigLoads) {
