@@ -556,6 +556,72 @@ TEST_F(FanoutTest, ClientDisconnectCancelsEverySubRequest) {
   EXPECT_EQ(r->status, 200);
 }
 
+// A client that leaves while its calls are mid-tunnel: one waits for a
+// proxy's answer to CONNECT, one for the TLS handshake inside tinyproxy's
+// tunnel. Both connections are closed at once (and nothing leaks: ASan).
+TEST_F(FanoutTest, ClientDisconnectCancelsCallsMidTunnel) {
+  if (!TinyproxyFixture::available()) {
+    GTEST_SKIP() << "tinyproxy is not installed";
+  }
+  TinyproxyFixture proxy("pxuser", "pxpass");
+  ASSERT_TRUE(proxy.ok()) << proxy.error();
+  Mailbox<std::string> connects;
+  Mailbox<bool> proxy_closed;
+  ScriptedUpstream mute_proxy([&](UpstreamConn& c) {  // reads CONNECT, never answers
+    auto head = c.readRawExactly(1, milliseconds(5000));
+    std::string text = head.value_or("");
+    while (text.find("\r\n\r\n") == std::string::npos) {
+      const std::string more = c.readRaw(4096, milliseconds(5000));
+      if (more.empty()) {
+        break;
+      }
+      text += more;
+    }
+    connects.put(text);
+    proxy_closed.put(c.waitPeerClosed(milliseconds(20000)));
+  });
+  Mailbox<bool> hellos;
+  Mailbox<bool> origin_closed;
+  ScriptedUpstream mute_tls([&](UpstreamConn& c) {  // takes the ClientHello, never answers
+    if (!c.readRaw(1, milliseconds(5000)).empty()) {
+      hellos.put(true);
+      origin_closed.put(c.waitPeerClosed(milliseconds(20000)));
+    }
+  });
+  const std::string https_mute = "https://127.0.0.1:" + std::to_string(mute_tls.port());
+  const std::string https_nowhere = "https://127.0.0.1:" + std::to_string(mute_proxy.port());
+  start(fanoutConfig({{"HS", https_mute, "    httpProxy: px\n"}, {"CN", https_nowhere, "    httpProxy: mute\n"}}) +
+        "httpProxies:\n  - {name: px, host: 127.0.0.1, port: " + std::to_string(proxy.port()) +
+        "}\n  - {name: mute, host: 127.0.0.1, port: " + std::to_string(mute_proxy.port()) + "}\n");
+  auto r = call(port(), post("/zosmf/gateway/logon/proxy",
+                             R"({"proxyUserId":"pxuser","proxyPassword":"pxpass","systemName":"HS"})"));
+  ASSERT_TRUE(r);
+  ASSERT_EQ(r->status, 200);
+  {
+    TestClient c(port());
+    ASSERT_TRUE(c.send(get("/zosmf/gateway/systems?" +
+                           contentQuery("{'target':['HS','CN'],'resourcePath':'/x','timeout':60000}"))));
+    ASSERT_TRUE(waitFor([&] { return connects.all().size() == 1; }, milliseconds(5000)));
+    ASSERT_TRUE(waitFor([&] { return hellos.all().size() == 1; }, milliseconds(5000)));  // mid-handshake
+    struct linger l = {1, 0};
+    ASSERT_EQ(setsockopt(c.fd(), SOL_SOCKET, SO_LINGER, &l, sizeof(l)), 0);
+  }
+  ASSERT_TRUE(waitFor([&] { return proxy_closed.all().size() == 1 && origin_closed.all().size() == 1; },
+                      milliseconds(5000)));
+  EXPECT_TRUE(proxy_closed.all()[0]);
+  EXPECT_TRUE(origin_closed.all()[0]);
+  // The CONNECT as sent: authority-form, its Host, no credentials held for CN.
+  const std::string authority = "127.0.0.1:" + std::to_string(mute_proxy.port());
+  EXPECT_EQ(connects.all()[0], "CONNECT " + authority + " HTTP/1.1\r\nHost: " + authority + "\r\n\r\n");
+  const server::CounterTotals t = server_->workers().totals();
+  EXPECT_EQ(t.fanout_system_calls, 2u);
+  uint64_t finished = 0;
+  for (const uint64_t n : t.fanout_rc) {
+    finished += n;
+  }
+  EXPECT_EQ(finished, 0u);  // cancelled calls have no rc
+}
+
 TEST_F(FanoutTest, HttpProxyNeedsItsOwnLogon) {
   if (!TinyproxyFixture::available()) {
     GTEST_SKIP() << "tinyproxy is not installed";
