@@ -310,11 +310,11 @@ void FanoutAggregateWriter::appendSystem(std::string& out, const FanoutSystemRes
   out.append(",\"systemVersion\":");
   if (system.system_version) {
     out.append("{\"zosNode\":");
-    appendJsonString(out, system.system_version->zos_node);
+    appendOptionalString(out, system.system_version->zos_node);
     out.append(",\"zosVrm\":");
-    appendJsonString(out, system.system_version->zos_vrm);
+    appendOptionalString(out, system.system_version->zos_vrm);
     out.append(",\"zosSysplex\":");
-    appendJsonString(out, system.system_version->zos_sysplex);
+    appendOptionalString(out, system.system_version->zos_sysplex);
     out.push_back('}');
   } else {
     out.append("null");

@@ -29,6 +29,8 @@ enum class FanoutRc : uint8_t {
   FailedWithMessage,       // the secondary answered >= 400 with a message
   UnexpectedFailure,
 };
+// How many FanoutRc values there are (counters index by the value).
+inline constexpr size_t kFanoutRcKinds = static_cast<size_t>(FanoutRc::UnexpectedFailure) + 1;
 
 // The wire spelling: "OK", "HttpConnectionFailed", ...
 [[nodiscard]] std::string_view fanoutRcName(FanoutRc rc);
@@ -38,10 +40,11 @@ struct FanoutError {
   std::string_view msgtxt;
 };
 
+// The seed's systemVersion; each member null when unknown.
 struct FanoutSystemVersion {
-  std::string_view zos_node;
-  std::string_view zos_vrm;
-  std::string_view zos_sysplex;
+  std::optional<std::string_view> zos_node;     // JES2 MAS / JES3 complex member name
+  std::optional<std::string_view> zos_vrm;      // z/OS level "vv.rr.mm" ("04.24.00" is V2R1)
+  std::optional<std::string_view> zos_sysplex;  // sysplex name
 };
 
 struct FanoutSystemResult {

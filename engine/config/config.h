@@ -148,12 +148,18 @@ struct Listener {
 };
 
 // An HTTP proxy between the gateway and some systems (z/OSMF's HTTP proxy
-// definition). Plain HTTP to the proxy; credentials come from
-// POST /zosmf/gateway/logon/proxy, never from the file.
+// definition). Credentials come from POST /zosmf/gateway/logon/proxy, never
+// from the file.
 struct HttpProxy {
   std::string name;  // unique; what System::http_proxy names
   std::string host;
   uint16_t port = 0;
+  // `tls: true`: TLS to the proxy itself, verified against its host with
+  // `ca_file` (or the system bundle). Only http:// systems can use such a
+  // proxy: an https:// one would need TLS inside TLS.
+  bool tls = false;
+  std::string ca_file;
+  tls::ClientContextPtr tls_context;  // set when tls
 };
 
 // A secondary for the multisystem fan-out (z/OSMF's system definition).
@@ -162,12 +168,21 @@ struct System {
   std::string system_name;  // the z/OS system name (logon accepts it too)
   std::string sysplex;      // "" when not set
   std::string cpc;          // "" when not set
+  // Facts about the system a fan-out reply reports ("" = unknown, null in
+  // the reply): systemVersion.zosNode (the JES2 MAS or JES3 complex member
+  // name), systemVersion.zosVrm (z/OS level "vv.rr.mm"), and the version
+  // of the secondary's multisystem routing interface (secondaryApiVersion).
+  std::string zos_node;
+  std::string zos_vrm;
+  std::string secondary_api_version;
   std::vector<std::string> groups;
   std::string url;          // the secondary's base URL, as written
   UpstreamEndpoint target;  // parsed from url
   // A name in Config::http_proxies, or "" for a direct connection. With a
-  // proxy the system's cluster endpoint is the proxy, and requests go in
-  // absolute-form (only http:// systems for now: https needs CONNECT).
+  // proxy the system's cluster endpoint is the proxy: http:// systems get
+  // absolute-form requests, https:// ones a CONNECT tunnel per request with
+  // TLS to the system inside it (the cluster's tls_context stays the
+  // system's; the cluster's endpoint is the plain proxy).
   std::string http_proxy;
   std::string cluster;      // the Cluster built for it: "system/<name>"
   size_t cluster_index = 0;  // into Config::clusters

@@ -20,9 +20,11 @@ constexpr size_t kMaxGroups = 64;
 constexpr Millis kMaxSystemTimeout{600'000};  // kFanoutMaxTimeoutMs
 
 // z/OSMF's system definition fields, spelled as z/OSMF does, plus ours.
-const std::vector<std::string_view> kSystemKeys = {"name", "systemName", "sysplex", "cpc", "groups",
-                                                   "url", "httpProxy", "timeout", "tls"};
-const std::vector<std::string_view> kHttpProxyKeys = {"name", "host", "port"};
+const std::vector<std::string_view> kSystemKeys = {"name",      "systemName", "sysplex",
+                                                   "cpc",       "groups",     "url",
+                                                   "httpProxy", "timeout",    "tls",
+                                                   "zosNode",   "zosVrm",     "secondaryApiVersion"};
+const std::vector<std::string_view> kHttpProxyKeys = {"name", "host", "port", "tls", "ca_file"};
 
 std::string readName(const MapEntry& entry) {
   std::string name = readString(entry);
@@ -35,6 +37,19 @@ std::string readName(const MapEntry& entry) {
          "expected a name of 1 to 64 printable characters without spaces or quotes, got " + quoted(name));
   }
   return name;
+}
+
+// z/OS's "vv.rr.mm" level, as the seed shows it ("04.24.00" is V2R1).
+std::string readZosVrm(const MapEntry& entry) {
+  std::string v = readString(entry);
+  bool ok = v.size() == 8 && v[2] == '.' && v[5] == '.';
+  for (const size_t i : {0, 1, 3, 4, 6, 7}) {
+    ok = ok && i < v.size() && v[i] >= '0' && v[i] <= '9';
+  }
+  if (!ok) {
+    fail(entry.line, entry.path, "expected a z/OS level vv.rr.mm such as '04.27.00', got " + quoted(v));
+  }
+  return v;
 }
 
 std::vector<std::string> readGroups(const MapEntry& entry) {
@@ -81,6 +96,12 @@ System readSystem(const MapEntry& item, std::map<std::string, int, std::less<>>&
       system.sysplex = readName(field);
     } else if (field.key == "cpc") {
       system.cpc = readName(field);
+    } else if (field.key == "zosNode") {
+      system.zos_node = readName(field);
+    } else if (field.key == "zosVrm") {
+      system.zos_vrm = readZosVrm(field);
+    } else if (field.key == "secondaryApiVersion") {
+      system.secondary_api_version = readName(field);
     } else if (field.key == "groups") {
       system.groups = readGroups(field);
     } else if (field.key == "url") {
@@ -149,6 +170,24 @@ std::vector<HttpProxy> readHttpProxies(const MapEntry& entry) {
         proxy.host = readNonEmptyString(field);
       } else if (field.key == "port") {
         proxy.port = static_cast<uint16_t>(readInteger(field, 1, 65535));
+      } else if (field.key == "tls") {
+        proxy.tls = readBool(field);
+      } else if (field.key == "ca_file") {
+        proxy.ca_file = readFilePath(field);
+      }
+    }
+    if (const MapEntry* ca = map.find("ca_file"); ca != nullptr && !proxy.tls) {
+      fail(ca->line, ca->path, "ca_file applies to a proxy reached over TLS (tls: true)");
+    }
+    if (proxy.tls) {
+      tls::ClientOptions options;
+      options.ca_file = proxy.ca_file;
+      std::string error;
+      proxy.tls_context = tls::ClientContext::build(options, error);
+      if (!proxy.tls_context) {
+        const MapEntry* at = map.find("ca_file");
+        at = at != nullptr ? at : map.find("tls");
+        fail(at->line, at->path, error);
       }
     }
     proxies.push_back(std::move(proxy));
@@ -175,17 +214,29 @@ void linkHttpProxies(const MapEntry& systems_entry, std::vector<System>& systems
     if (proxy == nullptr) {
       fail(line, path, "no HTTP proxy named " + quoted(s.http_proxy) + " in httpProxies");
     }
-    if (s.target.scheme != "http") {
-      fail(line, path, "only http:// systems can use an HTTP proxy for now (https needs CONNECT)");
+    if (proxy->tls && s.target.scheme == "https") {
+      // TLS to the proxy, then a CONNECT tunnel with TLS to the system
+      // inside it: two TLS layers on one connection, which plexgate does
+      // not do (its connection carries one TLS session).
+      fail(line, path,
+           "an https:// system cannot use HTTP proxy " + quoted(proxy->name) +
+               ", which is reached over TLS (tls: true): that needs TLS inside TLS; use a plain-HTTP proxy "
+               "or an http:// system url");
     }
     UpstreamEndpoint ep;
-    ep.scheme = "http";
+    ep.scheme = proxy->tls ? "https" : "http";
     ep.host = proxy->host;
     ep.port = proxy->port;
     const bool v6 = proxy->host.find(':') != std::string::npos;
     ep.instance_id = (v6 ? "[" + proxy->host + "]" : proxy->host) + ":" + std::to_string(proxy->port);
-    ep.url = "http://" + ep.instance_id;
+    ep.url = ep.scheme + "://" + ep.instance_id;
     clusters[i].endpoints = {ep};
+    if (proxy->tls) {
+      // An http:// system: the cluster's TLS is the proxy's (the system's
+      // own `tls:` was refused, as for any http:// system).
+      clusters[i].tls = proxy->tls_context->options();
+      clusters[i].tls_context = proxy->tls_context;
+    }
   }
 }
 

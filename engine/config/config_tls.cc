@@ -27,18 +27,6 @@ constexpr Millis kMaxHandshakeTimeout{60 * 60 * 1000};
 constexpr Millis kMinRotation{60 * 1000};
 constexpr Millis kMaxRotation{7 * 24 * 60 * 60 * 1000LL};
 
-// A readable file's path, resolved against the configuration's directory.
-std::string readFilePath(const MapEntry& entry) {
-  std::string path = readNonEmptyString(entry);
-  if (path.front() != '/' && !t_base_dir.empty()) {
-    path = t_base_dir + "/" + path;
-  }
-  if (::access(path.c_str(), R_OK) != 0) {
-    fail(entry.line, entry.path, "cannot read " + quoted(path) + ": " + std::strerror(errno));
-  }
-  return path;
-}
-
 std::vector<std::string> readStringList(const MapEntry& entry, std::string_view what) {
   std::vector<std::string> out;
   if (entry.value.IsScalar()) {
@@ -98,6 +86,18 @@ void readProtocols(const MapEntry& entry, tls::ServerOptions& o) {
 }
 
 }  // namespace
+
+std::string readFilePath(const MapEntry& entry) {
+  std::string path = readNonEmptyString(entry);
+  if (path.front() != '/' && !t_base_dir.empty()) {
+    path = t_base_dir + "/" + path;
+  }
+  if (::access(path.c_str(), R_OK) != 0) {
+    fail(entry.line, entry.path, "cannot read " + quoted(path) + ": " + std::strerror(errno));
+  }
+  return path;
+}
+
 
 ScopedBaseDir::ScopedBaseDir(std::string dir) : previous_(std::move(t_base_dir)) { t_base_dir = std::move(dir); }
 

@@ -26,6 +26,9 @@ class ScopedBaseDir {
   std::string previous_;
 };
 
+// A readable file's path, resolved against the configuration's directory.
+std::string readFilePath(const MapEntry& entry);
+
 void readListenerTls(const MapEntry& entry, Listener& listener);
 void readClusterTls(const MapEntry& entry, Cluster& cluster);
 // For a cluster with https:// endpoints: its context (from `tls:`, or the

@@ -5,6 +5,7 @@
 // process, made by WorkerSet and shared by its workers: thread-safe.
 #pragma once
 
+#include <atomic>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -35,7 +36,8 @@ using CredentialStorePtr = std::shared_ptr<CredentialStore>;
 
 // Process memory behind one mutex. A logon or a fan-out takes it once per
 // system, far off the plain proxy path; a lock-free or per-worker design is
-// not worth it for that rate.
+// not worth it for that rate. A lookup allocates nothing unless it finds
+// something, and takes no lock while nothing was ever stored.
 class InMemoryCredentialStore final : public CredentialStore {
  public:
   void put(CredentialKind kind, std::string_view caller, std::string_view system, Credentials c) override;
@@ -43,10 +45,32 @@ class InMemoryCredentialStore final : public CredentialStore {
                                   std::string_view system) const override;
 
  private:
-  using Key = std::pair<std::string, std::string>;  // (kind + caller, system)
-  static std::string callerKey(CredentialKind kind, std::string_view caller);
+  struct Key {
+    CredentialKind kind;
+    std::string caller;
+    std::string system;
+  };
+  struct KeyView {
+    CredentialKind kind;
+    std::string_view caller;
+    std::string_view system;
+  };
+  struct Less {
+    using is_transparent = void;
+    template <class A, class B>
+    bool operator()(const A& a, const B& b) const {
+      if (a.kind != b.kind) {
+        return a.kind < b.kind;
+      }
+      if (const int c = std::string_view(a.caller).compare(b.caller); c != 0) {
+        return c < 0;
+      }
+      return std::string_view(a.system) < std::string_view(b.system);
+    }
+  };
   mutable std::mutex mu_;
-  std::map<Key, Credentials> entries_;
+  std::map<Key, Credentials, Less> entries_;
+  std::atomic<bool> any_{false};  // set by the first put, never cleared
 };
 
 }  // namespace plexgate::fanout

@@ -1,6 +1,7 @@
 #include "engine/fanout/fanout_stream.h"
 
 #include <charconv>
+#include <cstring>
 #include <utility>
 
 #include "engine/loop/timeout_list.h"
@@ -37,34 +38,7 @@ RcMessage messageFor(FanoutRc rc) {
   return {"PGW0609E", "An unexpected failure occurred"};
 }
 
-bool isTargetByte(unsigned char c) {
-  if (c <= 0x20 || c >= 0x7f) {
-    return false;
-  }
-  switch (c) {
-    case '#': case '"': case '<': case '>': case '\\': case '^': case '`': case '{': case '|': case '}':
-      return false;
-    default:
-      return true;
-  }
-}
-
-// resource_path holds decoded bytes; a request-target may not carry some.
-void appendTarget(std::string& out, std::string_view path) {
-  static constexpr char kHex[] = "0123456789ABCDEF";
-  for (const char ch : path) {
-    const auto c = static_cast<unsigned char>(ch);
-    if (isTargetByte(c)) {
-      out += ch;
-    } else {
-      out += '%';
-      out += kHex[c >> 4];
-      out += kHex[c & 0xf];
-    }
-  }
-}
-
-parsers::Http1Limits responseLimits() {
+parsers::Http1Limits makeResponseLimits() {
   parsers::Http1Limits l;
   l.max_head_bytes = 64 * 1024;
   l.max_headers = 256;
@@ -73,28 +47,16 @@ parsers::Http1Limits responseLimits() {
   return l;
 }
 
+const parsers::Http1Limits kResponseLimits = makeResponseLimits();
+
+// Recycled SystemCalls per loop, and the buffers one may keep: beyond these
+// the memory goes back (a reply of one huge body must not stay pinned).
+constexpr size_t kMaxIdleCalls = 1024;
+constexpr size_t kRetainBodyBytes = 64 * 1024;
+constexpr size_t kRetainReplyBytes = 1024 * 1024;
+
 bool hasContentParam(std::string_view query) {
   return query.starts_with("content=") || query.find("&content=") != std::string_view::npos;
-}
-
-// "host:port" for a Host header or an absolute-form target.
-std::string authorityOf(const config::UpstreamEndpoint& ep) {
-  const bool v6 = ep.host.find(':') != std::string::npos;
-  return (v6 ? "[" + ep.host + "]" : ep.host) + ":" + std::to_string(ep.port);
-}
-
-const config::System* findSystem(const config::Config& c, std::string_view name) {
-  for (const config::System& s : c.systems) {
-    if (s.name == name) {
-      return &s;
-    }
-  }
-  for (const config::System& s : c.systems) {
-    if (s.system_name == name) {
-      return &s;
-    }
-  }
-  return nullptr;
 }
 
 }  // namespace
@@ -112,26 +74,41 @@ uint64_t quantizeTimeoutMs(uint64_t ms) {
 
 // ---- one system's exchange ---------------------------------------------------------
 
-class FanoutStream::SubRequest final : private net::ConnectionHandler, private parsers::Http1Handler {
+// One system's sub-request. Made by FanoutLoop, lent to one FanoutStream at
+// a time (which owns it while lent) and recycled between fan-outs, so its
+// HTTP parser, buffers and body capacity are set up once per loop, not once
+// per call.
+class SystemCall final : private net::ConnectionHandler, private parsers::Http1Handler {
  public:
-  SubRequest(FanoutStream& fan, const config::System& system)
-      : fan_(fan),
-        system_(system),
-        parser_(parsers::Http1Parser::Type::Response, responseLimits(), *this),
-        out_(fan.loop_.slicePool()),
-        deadline_(&SubRequest::onDeadline, this) {}
-  ~SubRequest() override { cancel(); }
+  explicit SystemCall(loop::EventLoop& loop)
+      : parser_(parsers::Http1Parser::Type::Response, kResponseLimits, *this),
+        out_(loop.slicePool()),
+        deadline_(&SystemCall::onDeadline, this) {}
+  ~SystemCall() override { cancel(); }
+  SystemCall(const SystemCall&) = delete;
+  SystemCall& operator=(const SystemCall&) = delete;
 
-  void start(uint64_t timeout_ms, std::string request, bool had_credentials, bool had_proxy_credentials) {
+  // For `system` of `fan`'s fan-out; the request is appended to out() next.
+  void bind(FanoutStream& fan, const config::System& system, bool tunnel) {
+    fan_ = &fan;
+    system_ = &system;
+    tunnel_ = tunnel;
+  }
+  buf::BufferChain& out() { return out_; }
+  std::string& connectHead() { return connect_head_; }
+
+  // out() holds the request; connectHead() the CONNECT request when tunnel.
+  void start(loop::TimeoutList& deadline, bool had_credentials, bool had_proxy_credentials) {
     had_credentials_ = had_credentials;
     had_proxy_credentials_ = had_proxy_credentials;
-    request_ = std::move(request);
-    fan_.loop_.timeouts(quantizeTimeoutMs(timeout_ms)).arm(deadline_, fan_.loop_.now());
-    proxy::UpstreamPool& pool = *fan_.pool_;
-    const size_t cluster = system_.cluster_index;
-    up_ = pool.takeIdle(cluster, 0, *this);
+    deadline.arm(deadline_, fan_->loop_.now());
+    proxy::UpstreamPool& pool = *fan_->pool_;
+    const size_t cluster = system_->cluster_index;
+    // A tunnel is never pooled (see complete()), so there is none idle to take.
+    up_ = tunnel_ ? nullptr : pool.takeIdle(cluster, 0, *this);
     if (up_ != nullptr) {
       ++up_->requests;
+      phase_ = Phase::Exchange;
       send();
       return;
     }
@@ -144,6 +121,8 @@ class FanoutStream::SubRequest final : private net::ConnectionHandler, private p
     ++up_->requests;
   }
 
+  // Stops the exchange: the deadline is cancelled and a connection still
+  // held is closed, never pooled. Idempotent.
   void cancel() {
     deadline_.cancel();
     pins_.clear();
@@ -156,9 +135,35 @@ class FanoutStream::SubRequest final : private net::ConnectionHandler, private p
     done_ = true;
   }
 
-  parsers::FanoutSystemResult result() {
+  // Back to the state of a new call, keeping what is worth keeping.
+  void recycle() {
+    cancel();
+    fan_ = nullptr;
+    system_ = nullptr;
+    parser_.reset();
+    out_.clear();
+    body_.clear();
+    if (body_.capacity() > kRetainBodyBytes) {
+      std::string().swap(body_);
+    }
+    connect_head_.clear();
+    msgtxt_.clear();
+    rc_ = FanoutRc::UnexpectedFailure;
+    status_ = 0;
+    keep_alive_ = true;
+    complete_ = interim_ = got_bytes_ = false;
+    had_credentials_ = had_proxy_credentials_ = proxy_401_ = tunnel_ = false;
+    phase_ = Phase::Connecting;
+    done_ = false;
+  }
+
+  FanoutRc rc() const { return rc_; }
+  size_t outputSize() const { return body_.size(); }
+
+  parsers::FanoutSystemResult result() const {
+    const config::System& s = *system_;
     parsers::FanoutSystemResult r;
-    r.system_name = system_.name;
+    r.system_name = s.name;
     r.rc = rc_;
     r.output = body_;
     r.output_capacity = body_.capacity();
@@ -166,13 +171,20 @@ class FanoutStream::SubRequest final : private net::ConnectionHandler, private p
       const RcMessage m = messageFor(rc_);
       r.error = parsers::FanoutError{m.msgid, msgtxt_.empty() ? m.msgtxt : std::string_view(msgtxt_)};
     }
-    r.system_version = parsers::FanoutSystemVersion{system_.system_name, "", system_.sysplex};
+    // What the config knows about the system; a member it does not know is
+    // null, and systemVersion is null when it knows none of them.
+    auto known = [](const std::string& v) {
+      return v.empty() ? std::nullopt : std::optional<std::string_view>(v);
+    };
+    if (!s.zos_node.empty() || !s.zos_vrm.empty() || !s.sysplex.empty()) {
+      r.system_version = parsers::FanoutSystemVersion{known(s.zos_node), known(s.zos_vrm), known(s.sysplex)};
+    }
+    r.secondary_api_version = known(s.secondary_api_version);
     return r;
   }
 
  private:
   void send() {
-    out_.appendCopy(request_);
     up_->conn().write(out_);
     up_->conn().readStart();
   }
@@ -182,6 +194,16 @@ class FanoutStream::SubRequest final : private net::ConnectionHandler, private p
       return;
     }
     if (status == 0) {
+      if (tunnel_ && phase_ == Phase::Connecting) {
+        // Connected to the proxy: ask it for a tunnel to the system.
+        phase_ = Phase::Tunnel;
+        buf::BufferChain connect(fan_->loop_.slicePool());
+        connect.appendCopy(connect_head_);
+        up_->conn().write(connect);
+        up_->conn().readStart();
+        return;
+      }
+      phase_ = Phase::Exchange;
       send();
       return;
     }
@@ -214,7 +236,11 @@ class FanoutStream::SubRequest final : private net::ConnectionHandler, private p
       }
       up_->conn().consume(r.consumed);
       if (complete_) {
-        complete();
+        if (phase_ == Phase::Tunnel && status_ >= 200 && status_ < 300) {
+          startTunnelTls();
+        } else {
+          complete();
+        }
         return;
       }
       if (r.status == parsers::ExecResult::Status::Paused) {
@@ -281,7 +307,14 @@ class FanoutStream::SubRequest final : private net::ConnectionHandler, private p
     }
     status_ = h.status;
     keep_alive_ = h.keep_alive;
-    if (!system_.http_proxy.empty() && h.status == 401) {
+    if (phase_ == Phase::Tunnel) {
+      // The proxy's answer to CONNECT: a 2xx has no body (RFC 9110 9.3.6),
+      // the tunnel's bytes follow; anything else is the proxy's own answer,
+      // 401 included (tinyproxy's, see below).
+      proxy_401_ = h.status == 401;
+      return h.status >= 200 && h.status < 300 ? parsers::Next::SkipBody : parsers::Next::Continue;
+    }
+    if (!system_->http_proxy.empty() && !tunnel_ && h.status == 401) {
       // tinyproxy 1.11 (Debian's) answers wrong proxy credentials with 401
       // and WWW-Authenticate instead of 407; its Server header tells its
       // 401 from the secondary's. A proxy that follows RFC 9110 sends 407.
@@ -309,13 +342,40 @@ class FanoutStream::SubRequest final : private net::ConnectionHandler, private p
     return parsers::Next::Pause;
   }
 
+  // The proxy opened the tunnel: TLS with the system over it, verified
+  // against the system's host with the system's own TLS settings.
+  void startTunnelTls() {
+    proxy::ClusterRuntime& cr = fan_->pool_->cluster(system_->cluster_index);
+    parser_.reset();
+    pins_.clear();
+    complete_ = false;
+    status_ = 0;
+    got_bytes_ = false;
+    proxy_401_ = false;
+    body_.clear();
+    phase_ = Phase::Handshake;
+    if (!cr.config->tls_context ||
+        !up_->conn().upgradeToClientTls(cr.config->tls_context, system_->target.host, &cr.tls_sessions[0])) {
+      // Bytes after the proxy's 200 (a TLS server never speaks first), or
+      // no memory for the session.
+      msgtxt_ = "TLS could not start in the HTTP proxy's tunnel";
+      finish(FanoutRc::UnexpectedFailure);
+    }
+    // onConnected reports the handshake.
+  }
+
   void complete() {
     deadline_.cancel();
     proxy::UpstreamConnection* c = up_;
     up_ = nullptr;
-    const bool reusable = keep_alive_ && c->conn().open() && c->conn().unread().empty() && c->conn().pendingBytes() == 0;
+    // A tunnel is never pooled: the proxy checked one caller's
+    // Proxy-Authorization when it opened it, and a pooled tunnel would carry
+    // that login to another caller's request. (A refused CONNECT leaves a
+    // plain proxy connection that nothing here would take from the pool.)
+    const bool reusable = !tunnel_ && keep_alive_ && c->conn().open() && c->conn().unread().empty() &&
+                          c->conn().pendingBytes() == 0;
     if (reusable) {
-      fan_.pool_->release(c);
+      fan_->pool_->release(c);
     } else {
       c->detach();
       c->conn().close();
@@ -323,15 +383,26 @@ class FanoutStream::SubRequest final : private net::ConnectionHandler, private p
     FanoutRc rc = FanoutRc::Ok;
     if (status_ == 407 || (status_ == 401 && proxy_401_)) {
       rc = had_proxy_credentials_ ? FanoutRc::InvalidProxyLogin : FanoutRc::ProxyLoginRequired;
+    } else if (phase_ == Phase::Tunnel) {
+      // The proxy refused the tunnel. Its 5xx means it could not reach the
+      // system (tinyproxy: "500 Unable to connect", others 502/503/504).
+      rc = status_ >= 500 ? FanoutRc::HttpConnectionFailed : FanoutRc::FailedWithMessage;
+      msgtxt_ = "The HTTP proxy refused the tunnel with HTTP ";
+      appendStatus(msgtxt_);
     } else if (status_ == 401) {
       rc = had_credentials_ ? FanoutRc::InvalidLogin : FanoutRc::LoginRequired;
     } else if (status_ >= 400) {
       rc = body_.empty() ? FanoutRc::UnexpectedFailure : FanoutRc::FailedWithMessage;
-      char num[8];
-      const auto end = std::to_chars(num, num + sizeof(num), status_).ptr;
-      msgtxt_ = "The system answered HTTP " + std::string(num, end);
+      msgtxt_ = "The system answered HTTP ";
+      appendStatus(msgtxt_);
     }
     finish(rc);
+  }
+
+  void appendStatus(std::string& out) const {
+    char num[8];
+    const auto end = std::to_chars(num, num + sizeof(num), status_).ptr;
+    out.append(num, end);
   }
 
   void finish(FanoutRc rc) {
@@ -344,22 +415,27 @@ class FanoutStream::SubRequest final : private net::ConnectionHandler, private p
     }
     rc_ = rc;
     cancel();  // done_ = true; closes the connection unless complete() handed it back
-    fan_.onSubDone();
+    FanoutCounters::add(fan_->shared_.counters().rc[static_cast<size_t>(rc)]);
+    fan_->onCallDone();
   }
 
   static void onDeadline(loop::TimeoutNode& node) {
-    auto* self = static_cast<SubRequest*>(node.owner());
+    auto* self = static_cast<SystemCall*>(node.owner());
     self->finish(FanoutRc::HttpConnectionTimedOut);
   }
 
-  FanoutStream& fan_;
-  const config::System& system_;
+  // Connecting -> Exchange, or for a tunnel: Connecting (to the proxy) ->
+  // Tunnel (CONNECT sent) -> Handshake (TLS with the system) -> Exchange.
+  enum class Phase : uint8_t { Connecting, Tunnel, Handshake, Exchange };
+
+  FanoutStream* fan_ = nullptr;            // the fan-out it is lent to; it outlives the exchange
+  const config::System* system_ = nullptr;  // in the fan-out's pinned config
   parsers::Http1Parser parser_;
-  buf::BufferChain out_;
+  buf::BufferChain out_;  // the request, until written
   loop::TimeoutNode deadline_;
   std::vector<buf::SliceRef> pins_;
   proxy::UpstreamConnection* up_ = nullptr;
-  std::string request_;
+  std::string connect_head_;
   std::string body_;
   std::string msgtxt_;
   FanoutRc rc_ = FanoutRc::UnexpectedFailure;
@@ -371,26 +447,61 @@ class FanoutStream::SubRequest final : private net::ConnectionHandler, private p
   bool had_credentials_ = false;
   bool had_proxy_credentials_ = false;
   bool proxy_401_ = false;  // a 401 that came from the HTTP proxy itself
+  bool tunnel_ = false;     // https through an HTTP proxy: CONNECT first
+  Phase phase_ = Phase::Connecting;
   bool done_ = false;
 };
 
+// ---- per-loop state -----------------------------------------------------------------------
+
+FanoutLoop::FanoutLoop(loop::EventLoop& loop, FanoutCounters& counters)
+    : loop_(loop), counters_(counters), heads_(loop.slicePool()) {}
+
+FanoutLoop::~FanoutLoop() = default;
+
+std::unique_ptr<SystemCall> FanoutLoop::takeCall() {
+  if (!idle_calls_.empty()) {
+    std::unique_ptr<SystemCall> c = std::move(idle_calls_.back());
+    idle_calls_.pop_back();
+    return c;
+  }
+  ++calls_alive_;
+  return std::make_unique<SystemCall>(loop_);
+}
+
+void FanoutLoop::recycle(std::unique_ptr<SystemCall> call) {
+  if (idle_calls_.size() >= kMaxIdleCalls) {
+    --calls_alive_;
+    return;  // `call` is freed here
+  }
+  call->recycle();
+  idle_calls_.push_back(std::move(call));
+}
+
 // ---- the fan-out ------------------------------------------------------------------------
 
-FanoutStream::FanoutStream(loop::EventLoop& loop, FanoutOwner& owner, CredentialStorePtr credentials)
-    : loop_(loop), owner_(owner), credentials_(std::move(credentials)) {}
+FanoutStream::FanoutStream(FanoutLoop& shared, FanoutOwner& owner)
+    : shared_(shared), loop_(shared.loop()), owner_(owner), body_(shared.loop().slicePool()) {}
 
-FanoutStream::~FanoutStream() { cancel(); }
-
-void FanoutStream::cancel() {
-  done_ = true;
-  for (auto& s : subs_) {
-    s->cancel();
+FanoutStream::~FanoutStream() {
+  cancel();
+  for (auto& c : calls_) {
+    shared_.recycle(std::move(c));
   }
 }
 
-void FanoutStream::start(proxy::UpstreamPool& pool, const config::Config& config, GatewayRequest req) {
+void FanoutStream::cancel() {
+  done_ = true;
+  for (auto& c : calls_) {
+    c->cancel();
+  }
+}
+
+void FanoutStream::start(proxy::UpstreamPool& pool, const config::Config& config, const SystemIndex& systems,
+                         GatewayRequest req) {
   pool_ = &pool;
   config_ = &config;
+  systems_ = &systems;
   req_ = std::move(req);
   if (req_.path == "logon" || req_.path == "logon/proxy") {
     if (req_.method != "POST") {
@@ -416,122 +527,147 @@ void FanoutStream::start(proxy::UpstreamPool& pool, const config::Config& config
 }
 
 void FanoutStream::startFanout(parsers::FanoutKind kind) {
-  parsers::FanoutContentParser parser;
   // POST and PUT: content= in the query, the body goes to every system. A
   // POST or PUT without content= carries the content as its body, and then
   // nothing is forwarded.
-  const bool body_forwarded = (req_.method == "POST" || req_.method == "PUT") && hasContentParam(req_.query);
-  const bool content_in_body = (req_.method == "POST" || req_.method == "PUT") && !body_forwarded;
+  const bool has_body = req_.method == "POST" || req_.method == "PUT";
+  const bool body_forwarded = has_body && hasContentParam(req_.query);
+  parsers::FanoutContentParser& parser = shared_.content_parser_;
   parsers::FanoutContentResult parsed =
-      content_in_body ? parser.parseJson(req_.body, kind) : parser.parseQuery(req_.query, kind);
+      has_body && !body_forwarded ? parser.parseJson(req_.body, kind) : parser.parseQuery(req_.query, kind);
   if (!parsed) {
     done_ = true;
     owner_.onFanoutError(400, parsed.error());
     return;
   }
   content_ = std::move(parsed).value();
+
   // Targets to systems, in the order named (a group/sysplex/cpc: file order).
-  std::vector<const config::System*> systems;
-  const std::string& first = content_.targets.front();
+  const SystemIndex& index = *systems_;
+  std::vector<uint32_t> named;
+  std::span<const uint32_t> members;
   if (kind == parsers::FanoutKind::System || kind == parsers::FanoutKind::Systems) {
+    named.reserve(content_.targets.size());
     for (const std::string& t : content_.targets) {
-      const config::System* s = nullptr;
-      for (const config::System& c : config_->systems) {
-        if (c.name == t) {
-          s = &c;
-          break;
-        }
-      }
-      if (s == nullptr) {
+      const int64_t i = index.byName(t);
+      if (i < 0) {
         done_ = true;
         owner_.onFanoutError(404, "No system is named '" + t + "'");
         return;
       }
-      systems.push_back(s);
+      named.push_back(static_cast<uint32_t>(i));
     }
+    members = named;
   } else {
-    for (const config::System& c : config_->systems) {
-      bool member = false;
-      if (kind == parsers::FanoutKind::Sysplex) {
-        member = c.sysplex == first;
-      } else if (kind == parsers::FanoutKind::Cpc) {
-        member = c.cpc == first;
-      } else {
-        for (const std::string& g : c.groups) {
-          member = member || g == first;
-        }
-      }
-      if (member) {
-        systems.push_back(&c);
-      }
-    }
-    if (systems.empty()) {
+    const std::string& name = content_.targets.front();
+    members = index.members(kind, name);
+    if (members.empty()) {
       done_ = true;
-      owner_.onFanoutError(404, "No system is in " + std::string(parsers::fanoutKindName(kind)) + " '" + first + "'");
+      owner_.onFanoutError(404, "No system is in " + std::string(parsers::fanoutKindName(kind)) + " '" + name + "'");
       return;
     }
   }
-  subs_.reserve(systems.size());
-  for (const config::System* s : systems) {
-    subs_.push_back(std::make_unique<SubRequest>(*this, *s));
+
+  // What every system's request shares, written once: the encoded resource
+  // path, and the head's tail (requestProperties, the body's framing).
+  std::string path;
+  appendTarget(path, content_.resource_path);
+  path.append(" HTTP/1.1\r\nHost: ");
+  std::string tail;
+  for (const parsers::FanoutHeader& h : content_.request_properties) {
+    tail.append("\r\n").append(h.name).append(": ").append(h.value);
   }
-  pending_ = subs_.size();
-  for (size_t i = 0; i < subs_.size(); ++i) {
-    const config::System& s = *systems[i];
-    const std::string authority = authorityOf(s.target);
-    const bool via_proxy = !s.http_proxy.empty();
-    std::string head;
-    head.reserve(256 + content_.resource_path.size());
-    head.append(req_.method).append(" ");
-    if (via_proxy) {
-      // Absolute-form: the proxy forwards it to the secondary (http only;
-      // the config refuses https systems behind a proxy until CONNECT).
-      head.append("http://").append(authority);
+  if (body_forwarded) {
+    if (!req_.content_type.empty()) {
+      tail.append("\r\nContent-Type: ").append(req_.content_type);
     }
-    appendTarget(head, s.target.base_path);
-    appendTarget(head, content_.resource_path);
-    head.append(" HTTP/1.1\r\nHost: ").append(authority);
+    char num[24];
+    const auto end = std::to_chars(num, num + sizeof(num), req_.body.size()).ptr;
+    tail.append("\r\nContent-Length: ").append(num, end);
+    body_.appendCopy(req_.body);  // once; each call's request refers to it
+  } else if (has_body) {
+    tail.append("\r\nContent-Length: 0");
+  }
+  tail.append("\r\n\r\n");
+
+  calls_.reserve(members.size());
+  for (const uint32_t i : members) {
+    calls_.push_back(shared_.takeCall());
+    calls_.back()->bind(*this, index.system(i), index.wire(i).tunnel);
+  }
+  pending_ = calls_.size();
+  FanoutCounters::add(shared_.counters().requests);
+  FanoutCounters::add(shared_.counters().system_calls, calls_.size());
+  // Credentials: none to look up for the anonymous-and-empty common case is
+  // the store's business; each lookup is one map probe.
+  CredentialStore* store = shared_.credentials().get();
+  loop::TimeoutList* deadlines = nullptr;  // the list for the last timeout used
+  uint64_t deadline_ms = 0;
+  std::string& head = shared_.head_;
+  for (size_t k = 0; k < calls_.size(); ++k) {
+    const uint32_t i = members[k];
+    const config::System& s = index.system(i);
+    const SystemIndex::Wire& w = index.wire(i);
+    SystemCall& call = *calls_[k];
+    head.clear();
+    head.append(req_.method).append(" ").append(w.target_prefix).append(path).append(w.authority);
     // z/OSMF refuses state-changing calls without it (CSRF guard).
     head.append("\r\nX-CSRF-ZOSMF-HEADER: true");
     std::optional<Credentials> cred;
-    if (credentials_) {
-      cred = credentials_->find(CredentialKind::Secondary, req_.caller, s.name);
+    if (store != nullptr) {
+      cred = store->find(CredentialKind::Secondary, req_.caller, s.name);
     }
     if (cred) {
       head.append("\r\nAuthorization: Basic ").append(tls::base64Encode(cred->user + ":" + cred->password));
     }
     std::optional<Credentials> proxy_cred;
-    if (via_proxy && credentials_) {
-      proxy_cred = credentials_->find(CredentialKind::Proxy, req_.caller, s.name);
+    if (w.via_proxy && store != nullptr) {
+      proxy_cred = store->find(CredentialKind::Proxy, req_.caller, s.name);
     }
-    if (proxy_cred) {
+    if (w.tunnel) {
+      // https behind a proxy: a CONNECT tunnel, then the request in
+      // origin-form inside TLS; the proxy credentials go on CONNECT and the
+      // system never sees them.
+      std::string& connect = call.connectHead();
+      connect.append("CONNECT ").append(w.authority).append(" HTTP/1.1\r\nHost: ").append(w.authority);
+      if (proxy_cred) {
+        connect.append("\r\nProxy-Authorization: Basic ")
+            .append(tls::base64Encode(proxy_cred->user + ":" + proxy_cred->password));
+      }
+      connect.append("\r\n\r\n");
+    } else if (proxy_cred) {
       head.append("\r\nProxy-Authorization: Basic ")
           .append(tls::base64Encode(proxy_cred->user + ":" + proxy_cred->password));
     }
-    for (const parsers::FanoutHeader& h : content_.request_properties) {
-      head.append("\r\n").append(h.name).append(": ").append(h.value);
+    head.append(tail);
+    if (head.size() <= buf::kDefaultSliceSize) {
+      buf::BufferChain& heads = shared_.heads_;
+      char* at = heads.reserve(head.size());
+      std::memcpy(at, head.data(), head.size());
+      heads.commit(head.size());
+      call.out().appendRef(heads.piece(heads.pieceCount() - 1).owner, at, head.size());
+    } else {
+      call.out().appendCopy(head);  // huge requestProperties: its own slices
     }
     if (body_forwarded) {
-      if (!req_.content_type.empty()) {
-        head.append("\r\nContent-Type: ").append(req_.content_type);
-      }
-      head.append("\r\nContent-Length: ").append(std::to_string(req_.body.size()));
-    } else if (req_.method == "POST" || req_.method == "PUT") {
-      head.append("\r\nContent-Length: 0");
+      call.out().appendRefsOf(body_);
     }
-    head.append("\r\n\r\n");
-    if (body_forwarded) {
-      head.append(req_.body);
+    const uint64_t ms = quantizeTimeoutMs(content_.timeout_ms ? *content_.timeout_ms
+                                                              : static_cast<uint64_t>(s.timeout.count()));
+    if (deadlines == nullptr || ms != deadline_ms) {
+      deadlines = &loop_.timeouts(ms);
+      deadline_ms = ms;
     }
-    const uint64_t timeout = content_.timeout_ms ? *content_.timeout_ms : static_cast<uint64_t>(s.timeout.count());
-    subs_[i]->start(timeout, std::move(head), cred.has_value(), proxy_cred.has_value());
+    call.start(*deadlines, cred.has_value(), proxy_cred.has_value());
     if (done_) {
-      return;  // cannot happen while a later sub is still pending; kept for safety
+      break;  // cannot happen while a later call is still pending; kept for safety
     }
   }
+  // The calls hold their heads; the tail slice is reused once they are written.
+  shared_.heads_.clear();
 }
 
-void FanoutStream::onSubDone() {
+void FanoutStream::onCallDone() {
   if (done_ || pending_ == 0) {
     return;
   }
@@ -542,15 +678,28 @@ void FanoutStream::onSubDone() {
 
 void FanoutStream::reply() {
   done_ = true;
-  std::vector<parsers::FanoutSystemResult> results;
-  results.reserve(subs_.size());
-  for (auto& s : subs_) {
-    results.push_back(s->result());
+  std::string& json = shared_.reply_;
+  parsers::FanoutAggregateWriter& writer = shared_.writer_;
+  json.clear();
+  // Expected size, not worst case (escaping may still grow it): ~200 bytes
+  // of keys and values per system around its output.
+  size_t expected = 64;
+  for (const auto& c : calls_) {
+    expected += 256 + c->outputSize();
   }
-  parsers::FanoutAggregateWriter writer;
-  std::string json;
-  writer.append(json, kPrimaryApiVersion, results);
-  owner_.onFanoutReply(200, std::move(json));
+  json.reserve(expected);
+  writer.begin(json, kPrimaryApiVersion);
+  for (const auto& c : calls_) {
+    writer.appendSystem(json, c->result());
+  }
+  writer.end(json);
+  owner_.onFanoutReply(200, json);
+  // The owner copied it. A nested fan-out (a pipelined request answered
+  // synchronously) may have reused the buffer meanwhile; either way it is
+  // free now.
+  if (json.capacity() > kRetainReplyBytes) {
+    std::string().swap(json);
+  }
 }
 
 void FanoutStream::logon(CredentialKind kind) {
@@ -575,18 +724,19 @@ void FanoutStream::logon(CredentialKind kind) {
                                   std::string(password_key) + " and systemName");
     return;
   }
-  const config::System* s = findSystem(*config_, system);
-  if (s == nullptr) {
+  const int64_t i = systems_->byNameOrSystemName(system);
+  if (i < 0) {
     owner_.onFanoutError(404, "No system is named '" + std::string(system) + "'");
     return;
   }
-  if (credentials_) {
-    credentials_->put(kind, req_.caller, s->name, Credentials{std::string(user), std::string(password)});
+  const config::System& s = systems_->system(static_cast<uint32_t>(i));
+  if (shared_.credentials()) {
+    shared_.credentials()->put(kind, req_.caller, s.name, Credentials{std::string(user), std::string(password)});
   }
   std::string reply = "{\"rc\":\"OK\",\"systemName\":";
-  parsers::appendJsonString(reply, s->name);
+  parsers::appendJsonString(reply, s.name);
   reply += "}";
-  owner_.onFanoutReply(200, std::move(reply));
+  owner_.onFanoutReply(200, reply);
 }
 
 }  // namespace plexgate::fanout

@@ -86,6 +86,25 @@ bool Connection::startClientTls(tls::ClientContextPtr context, std::string_view 
   return tls_->session != nullptr;
 }
 
+bool Connection::upgradeToClientTls(tls::ClientContextPtr context, std::string_view host,
+                                    tls::ClientSessionCache* cache) {
+  if (tls_ || !initialized_ || connecting_ || state_ != State::Open || !unread().empty()) {
+    return false;  // bytes already read would be plaintext taken for ciphertext
+  }
+  auto t = std::make_unique<TlsState>(this, loop_.slicePool());
+  t->session = tls::TlsSession::client(std::move(context), host, cache, *this);
+  if (t->session == nullptr) {
+    return false;
+  }
+  tls_ = std::move(t);
+  tls_->connecting = true;  // onConnected follows the handshake
+  readStart();
+  // The ClientHello goes out from the pump on the next turn, so the
+  // handler's call never sees its own onConnected (or a write error).
+  loop_.timeouts(0).arm(tls_->pump, loop_.now());
+  return true;
+}
+
 void Connection::readStart() {
   if (state_ != State::Open && state_ != State::Lingering) {
     return;

@@ -63,6 +63,13 @@ class Connection final : private tls::TlsOutput {
   // handshake). False when the session could not be made (out of memory).
   bool startServerTls(tls::ServerContextPtr context);
   bool startClientTls(tls::ClientContextPtr context, std::string_view host, tls::ClientSessionCache* cache);
+  // Client TLS on a connection that is already connected and open (a tunnel
+  // an HTTP proxy opened with CONNECT), with nothing unread: the handshake
+  // starts on the next loop turn and onConnected reports its outcome (0,
+  // kErrTlsCertificate, kErrTlsHandshake), as after connect(). False (and
+  // nothing changed) when TLS is already on, bytes are unread, or the
+  // session could not be made.
+  bool upgradeToClientTls(tls::ClientContextPtr context, std::string_view host, tls::ClientSessionCache* cache);
   tls::TlsSession* tls() const { return tls_ ? tls_->session.get() : nullptr; }
 
   void readStart();

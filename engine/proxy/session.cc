@@ -843,14 +843,14 @@ void Session::startFanout() {
     loop_.deferredDelete(std::move(fanout_));  // its callbacks may still be unwinding
   }
   fanout::FanoutOwner& owner = *this;
-  fanout_ = std::make_unique<fanout::FanoutStream>(loop_, owner, worker_.credentials());
+  fanout_ = std::make_unique<fanout::FanoutStream>(worker_.fanout(), owner);
   fanout_starting_ = true;
-  fanout_->start(*routes_->upstreams, *routes_->config, std::move(*fanout_req_));
+  fanout_->start(*routes_->upstreams, *routes_->config, *routes_->systems, std::move(*fanout_req_));
   fanout_starting_ = false;
   fanout_req_.reset();
 }
 
-void Session::onFanoutReply(int status, std::string json) {
+void Session::onFanoutReply(int status, std::string_view json) {
   stream_.status = status;
   stream_.response_started = true;
   stream_.response_done = true;

@@ -106,7 +106,7 @@ class Session final : public loop::DeferredDeletable,
   void onProxyTunnelEnd() override;
 
   // fanout::FanoutOwner
-  void onFanoutReply(int status, std::string json) override;
+  void onFanoutReply(int status, std::string_view json) override;
   void onFanoutError(int status, std::string_view message) override;
 
   bool canFeed() const;

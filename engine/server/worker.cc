@@ -11,7 +11,7 @@ namespace plexgate::server {
 
 Worker::Worker(size_t index, config::ConfigPtr config, proxy::UpstreamDirectoryPtr upstreams, std::vector<int> fds,
                AccessLogSink* access_log)
-    : index_(index), config_(std::move(config)), access_log_(access_log) {
+    : index_(index), config_(std::move(config)), access_log_(access_log), fanout_(loop_, counters_.fanout) {
   routes_ = buildRoutes(config_, std::move(upstreams));
   loop_.headerTimeouts().setDuration(static_cast<uint64_t>(config_->timeouts.header.count()));
   loop_.idleTimeouts().setDuration(static_cast<uint64_t>(config_->timeouts.idle.count()));
@@ -50,6 +50,7 @@ WorkerRoutesPtr Worker::buildRoutes(config::ConfigPtr config, proxy::UpstreamDir
   ++routes_generation_;
   r->upstreams = std::make_shared<proxy::UpstreamPool>(loop_, std::move(directory),
                                                        0x9e3779b97f4a7c15ull * (index_ + 1) + routes_generation_);
+  r->systems = std::make_unique<fanout::SystemIndex>(*config);
   return r;
 }
 

@@ -17,6 +17,8 @@
 
 #include "engine/config/config.h"
 #include "engine/fanout/credential_store.h"
+#include "engine/fanout/fanout_stream.h"
+#include "engine/fanout/system_index.h"
 #include "engine/loop/event_loop.h"
 #include "engine/net/address.h"
 #include "engine/proxy/router.h"
@@ -41,6 +43,7 @@ struct WorkerCounters {
   std::atomic<uint64_t> tls_handshakes{0};  // completed, downstream
   std::atomic<uint64_t> tls_resumed{0};     // of which resumed from a ticket
   std::array<std::atomic<uint64_t>, tls::kFailureKinds> tls_failures{};  // by tls::Failure
+  fanout::FanoutCounters fanout;
 
   void add(std::atomic<uint64_t>& c, uint64_t n = 1) { c.store(c.load(std::memory_order_relaxed) + n, std::memory_order_relaxed); }
 };
@@ -59,6 +62,7 @@ struct WorkerRoutes {
   std::vector<std::unique_ptr<proxy::Router>> routers;  // per listener
   std::vector<std::vector<net::Cidr>> trusted;           // per listener
   std::shared_ptr<proxy::UpstreamPool> upstreams;
+  std::unique_ptr<fanout::SystemIndex> systems;  // the config's fan-out systems, indexed
 };
 using WorkerRoutesPtr = std::shared_ptr<WorkerRoutes>;
 
@@ -105,8 +109,10 @@ class Worker {
   bool draining() const { return draining_; }
   // Logon credentials for the fan-out, shared by every worker of the set.
   // Set before start().
-  void setCredentials(fanout::CredentialStorePtr store) { credentials_ = std::move(store); }
-  const fanout::CredentialStorePtr& credentials() const { return credentials_; }
+  void setCredentials(fanout::CredentialStorePtr store) { fanout_.setCredentials(std::move(store)); }
+  const fanout::CredentialStorePtr& credentials() const { return fanout_.credentials(); }
+  // What this worker's fan-out requests share (worker thread).
+  fanout::FanoutLoop& fanout() { return fanout_; }
 
   // Session bookkeeping (worker thread).
   void addSession(proxy::Session* s);
@@ -127,9 +133,9 @@ class Worker {
   WorkerRoutesPtr routes_;
   uint64_t routes_generation_ = 0;
   std::vector<std::unique_ptr<ListenerRuntime>> listeners_;
-  fanout::CredentialStorePtr credentials_;
   std::vector<proxy::Session*> sessions_;  // unordered; index kept in Session
   WorkerCounters counters_;
+  fanout::FanoutLoop fanout_;  // after loop_ and counters_: it uses both, and goes first
   uv_timer_t drain_timer_;
   bool drain_timer_open_ = false;
   bool draining_ = false;

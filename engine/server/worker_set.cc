@@ -127,6 +127,11 @@ CounterTotals WorkerSet::totals() const {
     for (size_t i = 0; i < t.tls_failures.size(); ++i) {
       t.tls_failures[i] += c.tls_failures[i].load(std::memory_order_relaxed);
     }
+    t.fanout_requests += c.fanout.requests.load(std::memory_order_relaxed);
+    t.fanout_system_calls += c.fanout.system_calls.load(std::memory_order_relaxed);
+    for (size_t i = 0; i < t.fanout_rc.size(); ++i) {
+      t.fanout_rc[i] += c.fanout.rc[i].load(std::memory_order_relaxed);
+    }
   }
   return t;
 }

@@ -29,6 +29,9 @@ struct CounterTotals {
   uint64_t tls_handshakes = 0;
   uint64_t tls_resumed = 0;
   std::array<uint64_t, tls::kFailureKinds> tls_failures{};  // indexed by tls::Failure
+  uint64_t fanout_requests = 0;      // fan-outs that called their systems
+  uint64_t fanout_system_calls = 0;  // sub-requests they started
+  std::array<uint64_t, parsers::kFanoutRcKinds> fanout_rc{};  // finished sub-requests, by parsers::FanoutRc
 };
 
 class WorkerSet {

@@ -92,14 +92,9 @@ std::string TinyproxyFixture::log() const {
   return s.str();
 }
 
-bool TinyproxyFixture::startOnce(uint16_t port) {
-  const std::string conf = dir_ + "/tinyproxy.conf";
-  {
-    std::ofstream out(conf);
-    out << "Port " << port << "\nListen 127.0.0.1\nTimeout 30\nMaxClients 32\nAllow 127.0.0.1\n"
-        << "BasicAuth " << user_ << " " << password_ << "\nDisableViaHeader Yes\nLogLevel Info\n";
-  }
-  const std::string log_path = dir_ + "/tinyproxy.log";
+bool TinyproxyFixture::tlsFrontAvailable() { return ::access(kHaproxy, X_OK) == 0; }
+
+pid_t TinyproxyFixture::spawn(std::vector<std::string> args, const std::string& log_path) {
   const int out = ::open(log_path.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
   const int devnull = ::open("/dev/null", O_RDONLY | O_CLOEXEC);
   if (out < 0 || devnull < 0) {
@@ -110,9 +105,8 @@ bool TinyproxyFixture::startOnce(uint16_t port) {
     if (devnull >= 0) {
       ::close(devnull);
     }
-    return false;
+    return -1;
   }
-  std::vector<std::string> args = {kBinary, "-d", "-c", conf};
   std::vector<char*> argv;
   for (auto& a : args) {
     argv.push_back(a.data());
@@ -139,16 +133,25 @@ bool TinyproxyFixture::startOnce(uint16_t port) {
   ::close(devnull);
   if (pid < 0) {
     error_ = std::string("fork: ") + std::strerror(errno);
-    return false;
+    return -1;
   }
-  pid_ = pid;
+  return pid;
+}
+
+bool TinyproxyFixture::waitReady(pid_t& pid, uint16_t port, const std::string& what, const std::string& log_path) {
+  auto logText = [&] {
+    std::ifstream in(log_path);
+    std::stringstream s;
+    s << in.rdbuf();
+    return s.str();
+  };
   // Ready once it accepts; gone (a taken port) once waitpid reaps it.
   const auto deadline = std::chrono::steady_clock::now() + kReadyTimeout;
   while (std::chrono::steady_clock::now() < deadline) {
     int status = 0;
-    if (::waitpid(pid_, &status, WNOHANG) == pid_) {
-      pid_ = -1;
-      error_ = "tinyproxy exited: " + log();
+    if (::waitpid(pid, &status, WNOHANG) == pid) {
+      pid = -1;
+      error_ = what + " exited: " + logText();
       return false;
     }
     if (accepts(port)) {
@@ -156,27 +159,79 @@ bool TinyproxyFixture::startOnce(uint16_t port) {
     }
     ::poll(nullptr, 0, 5);  // pace the probes; the condition is what we wait for
   }
-  error_ = "tinyproxy did not accept within 5 s: " + log();
-  stop();
+  error_ = what + " did not accept within 5 s: " + logText();
+  stopPid(pid);
   return false;
 }
 
+bool TinyproxyFixture::startOnce(uint16_t port) {
+  const std::string conf = dir_ + "/tinyproxy.conf";
+  {
+    std::ofstream out(conf);
+    out << "Port " << port << "\nListen 127.0.0.1\nTimeout 30\nMaxClients 32\nAllow 127.0.0.1\n"
+        << "BasicAuth " << user_ << " " << password_ << "\nDisableViaHeader Yes\nLogLevel Info\n";
+  }
+  const std::string log_path = dir_ + "/tinyproxy.log";
+  pid_ = spawn({kBinary, "-d", "-c", conf}, log_path);
+  if (pid_ < 0) {
+    return false;
+  }
+  return waitReady(pid_, port, "tinyproxy", log_path);
+}
+
+bool TinyproxyFixture::startTlsFront(const std::string& pem) {
+  if (port_ == 0) {
+    error_ = "tinyproxy is not running";
+    return false;
+  }
+  for (int attempt = 0; attempt < kMaxAttempts && tls_port_ == 0; ++attempt) {
+    const uint16_t port = freePort();
+    if (port != 0 && startFrontOnce(port, pem)) {
+      tls_port_ = port;
+    }
+  }
+  return tls_port_ != 0;
+}
+
+bool TinyproxyFixture::startFrontOnce(uint16_t port, const std::string& pem) {
+  // TCP mode: TLS ends here, and tinyproxy sees the plain proxy requests.
+  const std::string conf = dir_ + "/haproxy.cfg";
+  {
+    std::ofstream out(conf);
+    out << "global\n    nbthread 1\n    maxconn 64\n"
+        << "defaults\n    mode tcp\n    timeout connect 5s\n    timeout client 30s\n    timeout server 30s\n"
+        << "frontend tls\n    bind 127.0.0.1:" << port << " ssl crt " << pem << "\n    default_backend tp\n"
+        << "backend tp\n    server tp 127.0.0.1:" << port_ << "\n";
+  }
+  const std::string log_path = dir_ + "/haproxy.log";
+  front_pid_ = spawn({kHaproxy, "-db", "-f", conf}, log_path);
+  if (front_pid_ < 0) {
+    return false;
+  }
+  return waitReady(front_pid_, port, "haproxy", log_path);
+}
+
 void TinyproxyFixture::stop() {
-  if (pid_ <= 0) {
+  stopPid(front_pid_);
+  stopPid(pid_);
+}
+
+void TinyproxyFixture::stopPid(pid_t& pid) {
+  if (pid <= 0) {
     return;
   }
-  ::kill(pid_, SIGTERM);
+  ::kill(pid, SIGTERM);
   const auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(3000);
   int status = 0;
-  while (::waitpid(pid_, &status, WNOHANG) == 0) {
+  while (::waitpid(pid, &status, WNOHANG) == 0) {
     if (std::chrono::steady_clock::now() > deadline) {
-      ::kill(pid_, SIGKILL);
-      ::waitpid(pid_, &status, 0);
+      ::kill(pid, SIGKILL);
+      ::waitpid(pid, &status, 0);
       break;
     }
     ::poll(nullptr, 0, 5);
   }
-  pid_ = -1;
+  pid = -1;
 }
 
 }  // namespace plexgate::test

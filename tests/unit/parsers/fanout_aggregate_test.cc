@@ -116,6 +116,15 @@ TEST(FanoutAggregateTest, FullFieldsAndOrder) {
             R"("systemVersion":null,"systemName":"SY3"}],"numOfSystems":3})");
 }
 
+TEST(FanoutAggregateTest, UnknownSystemVersionMembersAreNull) {
+  FanoutSystemResult a = okSystem("SY1", "{}");
+  a.system_version = FanoutSystemVersion{std::nullopt, "04.27.00", std::nullopt};
+  EXPECT_EQ(write({a}),
+            R"({"primaryAPIVersion":"1","systemsOutput":[{"systemOutput":{},"rc":"OK","error":null,)"
+            R"("secondaryApiVersion":null,"systemVersion":{"zosNode":null,"zosVrm":"04.27.00","zosSysplex":null},)"
+            R"("systemName":"SY1"}],"numOfSystems":1})");
+}
+
 TEST(FanoutAggregateTest, NoSystems) {
   EXPECT_EQ(write({}), R"({"primaryAPIVersion":"1","systemsOutput":[],"numOfSystems":0})");
 }
