@@ -77,7 +77,8 @@ void runRequestHead(benchmark::State& state, const ProxyRequest& req) {
 // Request head for the upstream: range(0) shape, range(1) 1 = trusted peer.
 void BM_UpstreamRequestHead(benchmark::State& state) {
   HeadKeeper parsed(requestWithForwardedFor(state.range(0)), Http1Parser::Type::Request);
-  RouteEntry entry{RouteEntry::Kind::Proxy};
+  RouteEntry entry;
+  entry.kind = RouteEntry::Kind::Proxy;
   ProxyRequest req;
   req.head = &parsed.head;
   req.match.entry = &entry;
@@ -95,7 +96,8 @@ void BM_UpstreamRequestHeadPrefixRewrite(benchmark::State& state) {
   HeadKeeper parsed(requestWithForwardedFor(1), Http1Parser::Type::Request);
   plexgate::config::ProxyAction action;
   action.rewrite_prefix = "/v2/";
-  RouteEntry entry{RouteEntry::Kind::Proxy};
+  RouteEntry entry;
+  entry.kind = RouteEntry::Kind::Proxy;
   entry.prefix = "/api/";
   entry.proxy = &action;
   ProxyRequest req;

@@ -69,8 +69,14 @@ class HeadRewriteTest : public ::testing::Test {
     return out.toString();
   }
 
+  static RouteEntry proxyEntry() {
+    RouteEntry e;
+    e.kind = RouteEntry::Kind::Proxy;
+    return e;
+  }
+
   buf::SlicePool pool_;
-  RouteEntry plain_{RouteEntry::Kind::Proxy};
+  RouteEntry plain_ = proxyEntry();  // a proxy route that forwards the target as sent
 };
 
 TEST_F(HeadRewriteTest, DropsHopByHopAndUntrustedForwardedFieldsAndAddsForwarded) {
@@ -102,7 +108,8 @@ TEST_F(HeadRewriteTest, TrustedPeerExtendsForwardedFields) {
 TEST_F(HeadRewriteTest, PrefixRewriteJoinsPathsAndSetsForwardedPrefix) {
   config::ProxyAction action;
   action.rewrite_prefix = "/v2/";
-  RouteEntry entry{RouteEntry::Kind::Proxy};
+  RouteEntry entry;
+  entry.kind = RouteEntry::Kind::Proxy;
   entry.prefix = "/api/";
   entry.proxy = &action;
   ProxyRequest req;
@@ -118,7 +125,8 @@ TEST_F(HeadRewriteTest, PrefixRewriteJoinsPathsAndSetsForwardedPrefix) {
 TEST_F(HeadRewriteTest, ServiceRouteUsesEndpointBasePathAndServiceUrl) {
   config::ServiceRoute route;
   route.service_relative_url = "/api/v1/";
-  RouteEntry entry{RouteEntry::Kind::Service};
+  RouteEntry entry;
+  entry.kind = RouteEntry::Kind::Service;
   entry.prefix = "/svc/api/v1";
   entry.service_route = &route;
   ProxyRequest req;
