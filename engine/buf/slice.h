@@ -14,7 +14,7 @@ namespace plexgate::buf {
 // simdjson::SIMDJSON_PADDING is 64; scanners may over-read this far past the
 // data without copying. Checked in slice.cc against simdjson's own constant.
 inline constexpr size_t kSlicePadding = 64;
-inline constexpr size_t kDefaultSliceSize = 16 * 1024;
+inline constexpr size_t kDefaultSliceSize = 32 * 1024;
 
 class SlicePool;
 
