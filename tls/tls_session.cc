@@ -221,11 +221,20 @@ TlsSession::Status TlsSession::handshake(std::string_view& in) {
   }
   in_ = &in;
   const int rc = SSL_do_handshake(ssl_.get());
-  in_ = nullptr;
   if (rc == 1) {
     done_ = true;
+    if (server_) {
+      // BoringSSL holds a TLS 1.3 server's session tickets back to send
+      // with the first response. A client that writes its request right
+      // after its Finished, with Nagle on, then waits for our delayed ACK
+      // (~40 ms): send them now, as nginx and HAProxy do, so the ACK rides
+      // on them. A zero-length write flushes what is queued.
+      SSL_write(ssl_.get(), "", 0);
+    }
+    in_ = nullptr;
     return Status::Ok;
   }
+  in_ = nullptr;
   return fail(rc);
 }
 
