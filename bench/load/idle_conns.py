@@ -14,11 +14,21 @@ connect + `GET /` in a tight loop (0.5 ms apart) until a response status line
 arrives, and prints `ready NS` (time.time_ns() of that moment, the same clock
 as bash's EPOCHREALTIME) to FILE. The caller starts the server after `armed`,
 so Python's own start-up is not counted. Bounded by --deadline.
+
+With --tls, both speak TLS (certificate not verified: the benchmark's own,
+self-signed). Each connection makes a full handshake: no session is offered.
+TLS sockets set TCP_NODELAY, as curl, wrk and browsers do: with Nagle on,
+the request written right after the client's Finished waits for the ACK of
+that Finished, and a server that sends nothing after the handshake (plexgate
+holds its TLS 1.3 tickets until its first response) acks it ~40 ms later.
+A connection counts as done once its response has been read, which also
+takes in the TLS 1.3 session tickets the server sent before it.
 """
 import argparse
 import errno
 import selectors
 import socket
+import ssl
 import sys
 import time
 
@@ -38,19 +48,60 @@ def response_complete(buf):
     return len(buf) >= end + 4 + length
 
 
+def client_context():
+    """A TLS client context that accepts the benchmark's self-signed certificate."""
+    ctx = ssl.create_default_context()
+    ctx.check_hostname = False
+    ctx.verify_mode = ssl.CERT_NONE
+    return ctx
+
+
 def conns(args):
     addr = ("127.0.0.1", args.port)
     sel = selectors.DefaultSelector()
+    ctx = client_context() if args.tls else None
     done = []
     failed = 0
     started = 0
     in_flight = 0
     bufs = {}
+    shaking = set()  # TLS sockets whose handshake is not finished
+
+    def fail(s):
+        nonlocal failed, in_flight
+        sel.unregister(s)
+        bufs.pop(s, None)
+        shaking.discard(s)
+        s.close()
+        failed += 1
+        in_flight -= 1
+
+    def send_request(s):
+        s.send(REQUEST)  # 70 bytes into an empty socket buffer: never partial
+        bufs[s] = b""
+        sel.modify(s, selectors.EVENT_READ)
+
+    def handshake(s):
+        try:
+            s.do_handshake()
+        except ssl.SSLWantReadError:
+            sel.modify(s, selectors.EVENT_READ)
+            return
+        except ssl.SSLWantWriteError:
+            sel.modify(s, selectors.EVENT_WRITE)
+            return
+        except (ssl.SSLError, OSError):
+            fail(s)
+            return
+        shaking.discard(s)
+        send_request(s)
     t0 = time.monotonic()
     deadline = t0 + args.deadline
     while len(done) + failed < args.count and time.monotonic() < deadline:
         while in_flight < args.batch and started < args.count:
             s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+            if ctx is not None:
+                s.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
             s.setblocking(False)
             rc = s.connect_ex(addr)
             if rc not in (0, errno.EINPROGRESS):
@@ -63,28 +114,35 @@ def conns(args):
             in_flight += 1
         for key, _ in sel.select(timeout=0.5):
             s = key.fileobj
-            if key.events == selectors.EVENT_WRITE:
+            if s in shaking:
+                handshake(s)
+                continue
+            if key.events == selectors.EVENT_WRITE and s not in bufs:
                 err = s.getsockopt(socket.SOL_SOCKET, socket.SO_ERROR)
                 if err != 0:
-                    sel.unregister(s)
-                    s.close()
-                    failed += 1
-                    in_flight -= 1
+                    fail(s)
                     continue
-                s.send(REQUEST)  # 70 bytes into an empty socket buffer: never partial
-                bufs[s] = b""
-                sel.modify(s, selectors.EVENT_READ)
+                if ctx is not None:
+                    # Connected: wrap in place (same fd, same registration).
+                    sel.unregister(s)
+                    s = ctx.wrap_socket(s, server_hostname="localhost", do_handshake_on_connect=False)
+                    sel.register(s, selectors.EVENT_WRITE)
+                    shaking.add(s)
+                    handshake(s)
+                    continue
+                send_request(s)
                 continue
             try:
                 chunk = s.recv(65536)
+                # (TLS: whole records are decrypted at once; drain what is left)
+                while ctx is not None and chunk and s.pending():
+                    chunk += s.recv(65536)
+            except ssl.SSLWantReadError:
+                continue  # a record split across segments, or only a ticket
             except OSError:
                 chunk = b""
             if not chunk:
-                sel.unregister(s)
-                bufs.pop(s, None)
-                s.close()
-                failed += 1
-                in_flight -= 1
+                fail(s)
                 continue
             bufs[s] += chunk
             if response_complete(bufs[s]):
@@ -97,6 +155,17 @@ def conns(args):
     time.sleep(args.hold)
     still_open = 0
     for s in done:
+        if ctx is not None:
+            # Reads (and so consumes) what came meanwhile: we exit next anyway.
+            # A TLS 1.3 ticket sent late is no data: still open and idle.
+            try:
+                if s.recv(1):
+                    still_open += 1  # unexpected bytes, but open
+            except ssl.SSLWantReadError:
+                still_open += 1  # nothing to read: open and idle
+            except (ssl.SSLError, OSError):
+                pass  # closed, or close_notify then closed
+            continue
         try:
             data = s.recv(1, socket.MSG_PEEK | socket.MSG_DONTWAIT)
             if data:
@@ -110,18 +179,22 @@ def conns(args):
 
 def startup(args):
     addr = ("127.0.0.1", args.port)
+    ctx = client_context() if args.tls else None
     with open(args.out, "w", encoding="ascii") as out:
         out.write("armed\n")
         out.flush()
         deadline = time.monotonic() + args.deadline
         while time.monotonic() < deadline:
             try:
-                with socket.create_connection(addr, timeout=1) as s:
+                with socket.create_connection(addr, timeout=1) as raw:
+                    if ctx is not None:
+                        raw.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+                    s = ctx.wrap_socket(raw, server_hostname="localhost") if ctx is not None else raw
                     s.sendall(REQUEST)
                     if s.recv(16).startswith(b"HTTP/1.1 "):
                         out.write(f"ready {time.time_ns()}\n")
                         return 0
-            except OSError:
+            except OSError:  # (ssl.SSLError is an OSError)
                 pass
             time.sleep(0.0005)
         out.write("timeout\n")
@@ -137,10 +210,12 @@ def main():
     c.add_argument("--hold", type=float, default=3.0)
     c.add_argument("--batch", type=int, default=256)
     c.add_argument("--deadline", type=float, default=60.0)
+    c.add_argument("--tls", action="store_true")
     s = sub.add_parser("startup")
     s.add_argument("port", type=int)
     s.add_argument("--out", required=True)
     s.add_argument("--deadline", type=float, default=10.0)
+    s.add_argument("--tls", action="store_true")
     args = p.parse_args()
     if args.cmd == "conns":
         conns(args)
