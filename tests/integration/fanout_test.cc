@@ -73,9 +73,9 @@ systems:
   return yaml;
 }
 
-// A plexgate that answers every request with `body` over TLS: an https
-// secondary with the certificate given.
-std::unique_ptr<TestServer> tlsSecondary(const CertFiles& cert, const std::string& body) {
+// A plexgate over TLS with the certificate given and one route for every
+// request, whose action is `action` (YAML flow style): an https secondary.
+std::unique_ptr<TestServer> tlsServer(const CertFiles& cert, const std::string& action) {
   return std::make_unique<TestServer>(R"(
 workers: 1
 listeners:
@@ -84,8 +84,12 @@ listeners:
     tls: {cert: )" + cert.cert + ", key: " + cert.key + R"(}
     routes:
       - prefix: /
-        respond: {status: 200, body: ')" + body + R"(', headers: {Content-Type: application/json}}
-)");
+        )" + action + "\n");
+}
+
+// An https secondary that answers every request with `body` as JSON.
+std::unique_ptr<TestServer> tlsSecondary(const CertFiles& cert, const std::string& body) {
+  return tlsServer(cert, "respond: {status: 200, body: '" + body + "', headers: {Content-Type: application/json}}");
 }
 
 // The URL-encoded content= for a GET.
@@ -682,18 +686,7 @@ TEST_F(FanoutTest, HttpProxyNeedsItsOwnLogon) {
 
 // A plexgate over TLS that echoes each request back (head and body): what
 // an https secondary behind a tunnel was really sent.
-std::unique_ptr<TestServer> tlsEchoSecondary(const CertFiles& cert) {
-  return std::make_unique<TestServer>(R"(
-workers: 1
-listeners:
-  - name: s
-    address: 127.0.0.1:0
-    tls: {cert: )" + cert.cert + ", key: " + cert.key + R"(}
-    routes:
-      - prefix: /
-        echo: {}
-)");
-}
+std::unique_ptr<TestServer> tlsEchoSecondary(const CertFiles& cert) { return tlsServer(cert, "echo: {}"); }
 
 TEST_F(FanoutTest, HttpsSystemsBehindAnHttpProxyGoThroughAConnectTunnel) {
   if (!TinyproxyFixture::available()) {
