@@ -55,7 +55,6 @@ class BufferChain {
     tail_.reset();
     tail_used_ = 0;
   }
-  bool holdsTail() const { return static_cast<bool>(tail_); }
 
   size_t size() const { return bytes_; }
   bool empty() const { return bytes_ == 0; }

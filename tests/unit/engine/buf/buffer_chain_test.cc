@@ -71,6 +71,25 @@ TEST_F(BufferChainTest, AppendCopyMergesContiguousPieces) {
   EXPECT_EQ(chain.piece(0).data, chain.piece(0).owner->data());
 }
 
+// releaseTail() lets go of the chain's own reference to the slice it
+// copies into; pieces still written from it keep it alive, and the next
+// copy takes a fresh slice.
+TEST_F(BufferChainTest, ReleaseTailDropsOnlyTheChainsOwnReference) {
+  BufferChain chain(pool_);
+  chain.appendCopy("head");
+  EXPECT_EQ(pool_.outstanding(), 1u);
+  chain.releaseTail();
+  EXPECT_EQ(pool_.outstanding(), 1u);  // the piece still points into it
+  EXPECT_EQ(chain.toString(), "head");
+  chain.clear();
+  EXPECT_EQ(pool_.outstanding(), 0u);  // idle: the chain holds no slice
+  chain.appendCopy("next");
+  EXPECT_EQ(pool_.outstanding(), 1u);
+  EXPECT_EQ(chain.toString(), "next");
+  chain.clear();
+  chain.releaseTail();
+}
+
 TEST_F(BufferChainTest, AppendCopyDoesNotMergeAcrossAReference) {
   BufferChain chain(pool_);
   SliceRef body = sliceWith(pool_, "BODY");
