@@ -39,6 +39,20 @@ std::string readName(const MapEntry& entry) {
   return name;
 }
 
+// readName for an entry's `name` that must be unique in its list; `what`
+// ("system", "HTTP proxy") names the list in the message.
+std::string readUniqueName(const MapEntry& entry, std::map<std::string, int, std::less<>>& nameLines,
+                           std::string_view what) {
+  std::string name = readName(entry);
+  const auto [first, inserted] = nameLines.emplace(name, entry.line);
+  if (!inserted) {
+    fail(entry.line, entry.path,
+         "duplicate " + std::string(what) + " name " + quoted(name) + " (first used on line " +
+             std::to_string(first->second) + ")");
+  }
+  return name;
+}
+
 // z/OS's "vv.rr.mm" level, as the seed shows it ("04.24.00" is V2R1).
 std::string readZosVrm(const MapEntry& entry) {
   std::string v = readString(entry);
@@ -83,13 +97,7 @@ System readSystem(const MapEntry& item, std::map<std::string, int, std::less<>>&
   cluster.retries = 0;
   for (const MapEntry& field : map.entries()) {
     if (field.key == "name") {
-      system.name = readName(field);
-      const auto [first, inserted] = nameLines.emplace(system.name, field.line);
-      if (!inserted) {
-        fail(field.line, field.path,
-             "duplicate system name " + quoted(system.name) + " (first used on line " +
-                 std::to_string(first->second) + ")");
-      }
+      system.name = readUniqueName(field, nameLines, "system");
     } else if (field.key == "systemName") {
       system.system_name = readName(field);
     } else if (field.key == "sysplex") {
@@ -159,13 +167,7 @@ std::vector<HttpProxy> readHttpProxies(const MapEntry& entry) {
     HttpProxy proxy;
     for (const MapEntry& field : map.entries()) {
       if (field.key == "name") {
-        proxy.name = readName(field);
-        const auto [first, inserted] = nameLines.emplace(proxy.name, field.line);
-        if (!inserted) {
-          fail(field.line, field.path,
-               "duplicate HTTP proxy name " + quoted(proxy.name) + " (first used on line " +
-                   std::to_string(first->second) + ")");
-        }
+        proxy.name = readUniqueName(field, nameLines, "HTTP proxy");
       } else if (field.key == "host") {
         proxy.host = readNonEmptyString(field);
       } else if (field.key == "port") {

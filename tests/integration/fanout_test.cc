@@ -22,6 +22,7 @@
 #include "engine/config/config_loader.h"
 #include "support/scripted_upstream.h"
 #include "support/test_certs.h"
+#include "support/mailbox.h"
 #include "support/test_client.h"
 #include "support/test_server.h"
 #include "support/tinyproxy_fixture.h"
@@ -32,22 +33,6 @@ namespace {
 
 using std::chrono::milliseconds;
 
-template <class T>
-class Mailbox {
- public:
-  void put(T v) {
-    std::lock_guard<std::mutex> l(mu_);
-    items_.push_back(std::move(v));
-  }
-  std::vector<T> all() {
-    std::lock_guard<std::mutex> l(mu_);
-    return items_;
-  }
-
- private:
-  std::mutex mu_;
-  std::vector<T> items_;
-};
 
 struct SystemDef {
   std::string name;

@@ -14,6 +14,7 @@
 
 #include "support/nginx_fixture.h"
 #include "support/scripted_upstream.h"
+#include "support/mailbox.h"
 #include "support/test_client.h"
 #include "support/test_server.h"
 
@@ -49,23 +50,6 @@ clusters:
 
 using ProxyTest = ServerTest;
 
-// Hands what a script saw to the test thread.
-template <class T>
-class Mailbox {
- public:
-  void put(T v) {
-    std::lock_guard<std::mutex> l(mu_);
-    items_.push_back(std::move(v));
-  }
-  std::vector<T> all() {
-    std::lock_guard<std::mutex> l(mu_);
-    return items_;
-  }
-
- private:
-  std::mutex mu_;
-  std::vector<T> items_;
-};
 
 TEST_F(ProxyTest, ForwardsAndRewritesHeadersBothWays) {
   Mailbox<ReceivedRequest> seen;

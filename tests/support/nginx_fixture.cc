@@ -22,6 +22,8 @@
 #include <sstream>
 #include <vector>
 
+#include "support/free_port.h"
+
 namespace plexgate::test {
 
 namespace {
@@ -55,26 +57,6 @@ std::string replaceAll(std::string text, const std::string& from, const std::str
     text.replace(at, from.size(), to);
   }
   return text;
-}
-
-// A port no one listens on right now: bind 127.0.0.1:0, read it, close.
-// Someone may take it before nginx binds; the caller retries.
-uint16_t freePort() {
-  const int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  if (fd < 0) {
-    return 0;
-  }
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  socklen_t len = sizeof(addr);
-  uint16_t port = 0;
-  if (::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) == 0 &&
-      ::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len) == 0) {
-    port = ntohs(addr.sin_port);
-  }
-  ::close(fd);
-  return port;
 }
 
 struct RawExchange {
