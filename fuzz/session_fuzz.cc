@@ -10,7 +10,9 @@
 // respond, echo, a proxy to a live origin (a second listener of the same
 // server: responses with Content-Length and chunked bodies stream back), a
 // proxy to a dead port (502), and the fan-out API (/zosmf/gateway/...) with
-// systems on the live origin and on the dead port.
+// systems on the live origin and on the dead port. Idle connections park
+// at once (`park: 0ms`), so one input's requests often land on several
+// Sessions of the same connection.
 //
 // What would be a finding (__builtin_trap, or a sanitizer report from any
 // thread):
@@ -147,6 +149,7 @@ limits:
 timeouts:
   header: 3s
   idle: 3s
+  park: 0ms  # park between requests at once: each split may land on a new Session
   drain: 1s
 )";
 }

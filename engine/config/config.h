@@ -200,6 +200,7 @@ struct Limits {
 struct Timeouts {
   Millis header{10'000};  // whole request head must arrive within it: 408
   Millis idle{60'000};    // keep-alive connection with no request in progress
+  Millis park{500};       // idle that long, a plain connection frees its Session (proxy::Session); 0 = at once
   Millis drain{10'000};   // graceful shutdown limit
 };
 

@@ -75,7 +75,7 @@ const std::vector<std::string_view> kRespondKeys = {"status", "body", "body_size
 const std::vector<std::string_view> kLimitsKeys = {"max_head_bytes", "max_headers",
                                                    "max_uri_bytes", "max_body_bytes",
                                                    "max_requests_per_connection"};
-const std::vector<std::string_view> kTimeoutsKeys = {"header", "idle", "drain"};
+const std::vector<std::string_view> kTimeoutsKeys = {"header", "idle", "park", "drain"};
 const std::vector<std::string_view> kAccessLogKeys = {"enabled", "path", "format"};
 
 // Headers plexgate frames the response with itself; a configured copy would
@@ -466,11 +466,13 @@ Timeouts readTimeouts(const MapEntry& entry) {
   const MapReader map(entry.value, entry.path, entry.line, kTimeoutsKeys);
   Timeouts timeouts;
   for (const MapEntry& field : map.entries()) {
-    const Millis value = readDuration(field, Millis{1}, kMaxTimeout);
+    const Millis value = readDuration(field, Millis{field.key == "park" ? 0 : 1}, kMaxTimeout);
     if (field.key == "header") {
       timeouts.header = value;
     } else if (field.key == "idle") {
       timeouts.idle = value;
+    } else if (field.key == "park") {
+      timeouts.park = value;
     } else if (field.key == "drain") {
       timeouts.drain = value;
     }

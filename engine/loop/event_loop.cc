@@ -8,7 +8,8 @@ namespace plexgate::loop {
 EventLoop::EventLoop()
     : header_timeouts_(10'000, &EventLoop::onListFirst, this),
       idle_timeouts_(60'000, &EventLoop::onListFirst, this),
-      linger_timeouts_(5'000, &EventLoop::onListFirst, this) {
+      linger_timeouts_(5'000, &EventLoop::onListFirst, this),
+      park_timeouts_(500, &EventLoop::onListFirst, this) {
   if (uv_loop_init(&loop_) != 0) {
     std::abort();
   }
@@ -119,7 +120,7 @@ void EventLoop::scheduleTimer() {
       next = d;
     }
   };
-  for (TimeoutList* l : {&header_timeouts_, &idle_timeouts_, &linger_timeouts_}) {
+  for (TimeoutList* l : {&header_timeouts_, &idle_timeouts_, &linger_timeouts_, &park_timeouts_}) {
     consider(*l);
   }
   for (const auto& l : extra_timeouts_) {
@@ -154,6 +155,7 @@ void EventLoop::runTimeouts() {
   header_timeouts_.expire(now);
   idle_timeouts_.expire(now);
   linger_timeouts_.expire(now);
+  park_timeouts_.expire(now);
   for (size_t i = 0; i < extra_timeouts_.size(); ++i) {
     extra_timeouts_[i]->expire(now);
   }

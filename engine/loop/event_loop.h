@@ -57,6 +57,8 @@ class EventLoop {
   TimeoutList& idleTimeouts() { return idle_timeouts_; }
   // Connections that sent their last response and wait for the peer to close.
   TimeoutList& lingerTimeouts() { return linger_timeouts_; }
+  // Idle keep-alive connections, until they are parked (proxy::Session).
+  TimeoutList& parkTimeouts() { return park_timeouts_; }
   // A list for any other fixed duration (upstream connect, response, pool
   // idle...): created on first use, one per distinct duration. Duration 0
   // runs a node on the next loop turn (work deferred out of the current
@@ -82,6 +84,7 @@ class EventLoop {
   TimeoutList header_timeouts_;
   TimeoutList idle_timeouts_;
   TimeoutList linger_timeouts_;
+  TimeoutList park_timeouts_;
   std::vector<std::unique_ptr<TimeoutList>> extra_timeouts_;
   uint64_t timer_due_ = 0;  // when timer_ fires next; 0 = not armed
   uint64_t date_second_ = 0;

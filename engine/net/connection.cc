@@ -20,41 +20,85 @@ Connection::Connection(loop::EventLoop& loop, ConnectionHandler& handler)
 
 Connection::~Connection() = default;
 
-bool Connection::accept(uv_stream_t* server) {
-  uv_tcp_init(loop_.uv(), &tcp_);
-  tcp_.data = this;
+void Connection::bind(Socket* socket) {
+  if (socket == nullptr) {
+    own_ = std::make_unique<Socket>();
+    socket = own_.get();
+  }
+  sock_ = socket;
+  sock_->conn = this;
+  uv_tcp_init(loop_.uv(), &sock_->tcp);
+  sock_->tcp.data = sock_;
   initialized_ = true;
-  if (uv_accept(server, reinterpret_cast<uv_stream_t*>(&tcp_)) != 0) {
+}
+
+bool Connection::accept(uv_stream_t* server, Socket* socket) {
+  bind(socket);
+  if (uv_accept(server, stream()) != 0) {
     close();
     return false;
   }
-  uv_tcp_nodelay(&tcp_, 1);
+  uv_tcp_nodelay(&sock_->tcp, 1);
   sockaddr_storage peer{};
   int len = sizeof(peer);
-  if (uv_tcp_getpeername(&tcp_, reinterpret_cast<sockaddr*>(&peer), &len) == 0) {
-    std::memcpy(&peer_, &peer, std::min(sizeof(peer_), static_cast<size_t>(len)));
+  if (uv_tcp_getpeername(&sock_->tcp, reinterpret_cast<sockaddr*>(&peer), &len) == 0) {
+    std::memcpy(&sock_->peer, &peer, std::min(sizeof(sock_->peer), static_cast<size_t>(len)));
   }
   return true;
 }
 
+bool Connection::detach() {
+  if (own_ || sock_ == nullptr || tls_ || state_ != State::Open || connecting_ || !reading_ ||
+      inflight_bytes_ > 0 || !pending_.empty() || rpos_ != wpos_) {
+    return false;
+  }
+  in_.reset();
+  rpos_ = wpos_ = 0;
+  pending_.releaseTail();
+  sock_->conn = nullptr;
+  sock_ = nullptr;
+  // This object no longer speaks for a socket: close() and the destructor
+  // leave the handle alone.
+  initialized_ = false;
+  reading_ = false;
+  state_ = State::Closed;
+  return true;
+}
+
+void Connection::adopt(Socket& socket) {
+  sock_ = &socket;
+  socket.conn = this;
+  initialized_ = true;
+  reading_ = true;  // parked while reading, and still in the poll set
+  state_ = State::Open;
+}
+
+Connection* Connection::of(uv_handle_t* h) {
+  auto* s = static_cast<Socket*>(h->data);
+  if (s->conn == nullptr && s->wake != nullptr) {
+    s->wake(*s);
+  }
+  return s->conn;
+}
+
 sockaddr_storage Connection::peer() const {
   sockaddr_storage out{};
-  std::memcpy(&out, &peer_, sizeof(peer_));
+  if (sock_ != nullptr) {
+    std::memcpy(&out, &sock_->peer, sizeof(sock_->peer));
+  }
   return out;
 }
 
 int Connection::connect(const sockaddr* addr) {
-  uv_tcp_init(loop_.uv(), &tcp_);
-  tcp_.data = this;
-  initialized_ = true;
+  bind(nullptr);
   req_.connect.data = this;
-  const int rc = uv_tcp_connect(&req_.connect, &tcp_, addr, &Connection::onConnect);
+  const int rc = uv_tcp_connect(&req_.connect, &sock_->tcp, addr, &Connection::onConnect);
   if (rc != 0) {
     close();
     return rc;
   }
   connecting_ = true;
-  std::memcpy(&peer_, addr, addr->sa_family == AF_INET6 ? sizeof(sockaddr_in6) : sizeof(sockaddr_in));
+  std::memcpy(&sock_->peer, addr, addr->sa_family == AF_INET6 ? sizeof(sockaddr_in6) : sizeof(sockaddr_in));
   return 0;
 }
 
@@ -65,7 +109,7 @@ void Connection::onConnect(uv_connect_t* req, int status) {
     return;  // closed while connecting; onClose follows
   }
   if (status == 0) {
-    uv_tcp_nodelay(&self->tcp_, 1);
+    uv_tcp_nodelay(&self->sock_->tcp, 1);
     if (self->tls_) {
       // The ClientHello goes out now; onConnected follows the handshake.
       self->tls_->connecting = true;
@@ -115,7 +159,7 @@ void Connection::readStart() {
   }
   if (!reading_) {
     reading_ = true;
-    uv_read_start(reinterpret_cast<uv_stream_t*>(&tcp_), &Connection::onAlloc, &Connection::onRead);
+    uv_read_start(stream(), &Connection::onAlloc, &Connection::onRead);
   }
   if (tls_ && tlsBuffered() && !tls_->pump.armed()) {
     // Records already read (or decrypted) would wait for the next socket
@@ -129,11 +173,15 @@ void Connection::readStop() {
     return;
   }
   reading_ = false;
-  uv_read_stop(reinterpret_cast<uv_stream_t*>(&tcp_));
+  uv_read_stop(stream());
 }
 
 void Connection::onAlloc(uv_handle_t* h, size_t, uv_buf_t* out) {
-  auto* self = static_cast<Connection*>(h->data);
+  Connection* self = of(h);
+  if (self == nullptr) {
+    *out = uv_buf_init(nullptr, 0);  // nobody to read: onRead stops the handle
+    return;
+  }
   if (self->tls_) {
     // Ciphertext lands in its own slice; the session decrypts it into in_.
     TlsState& t = *self->tls_;
@@ -190,7 +238,11 @@ void Connection::releaseIdleInput() {
 }
 
 void Connection::onRead(uv_stream_t* s, ssize_t nread, const uv_buf_t*) {
-  auto* self = static_cast<Connection*>(s->data);
+  Connection* self = static_cast<Socket*>(s->data)->conn;
+  if (self == nullptr) {
+    uv_read_stop(s);
+    return;
+  }
   if (nread > 0 && self->tls_) {
     TlsState& t = *self->tls_;
     t.wpos += static_cast<uint32_t>(nread);
@@ -289,7 +341,7 @@ void Connection::flush() {
   // Try the kernel first (Node's StreamBase does the same): a write it takes
   // whole needs no request, no completion callback and, with libuv 1.44, no
   // epoll_ctl to re-arm the watcher afterwards.
-  const int taken = uv_try_write(reinterpret_cast<uv_stream_t*>(&tcp_), bufs, static_cast<unsigned>(n));
+  const int taken = uv_try_write(stream(), bufs, static_cast<unsigned>(n));
   if (taken < 0 && taken != UV_EAGAIN) {
     pending_.clear();
     handler_->onWriteError(taken);
@@ -321,7 +373,7 @@ void Connection::flush() {
     write_req_ = std::make_unique<uv_write_t>();
   }
   write_req_->data = this;
-  const int rc = uv_write(write_req_.get(), reinterpret_cast<uv_stream_t*>(&tcp_), bufs,
+  const int rc = uv_write(write_req_.get(), stream(), bufs,
                           static_cast<unsigned>(n), &Connection::onWrite);
   if (rc != 0) {
     // A synchronous failure: the callback never runs, so release here only.
@@ -369,7 +421,7 @@ void Connection::startShutdown() {
     return;
   }
   req_.shutdown.data = this;
-  if (uv_shutdown(&req_.shutdown, reinterpret_cast<uv_stream_t*>(&tcp_), &Connection::onShutdown) != 0) {
+  if (uv_shutdown(&req_.shutdown, stream(), &Connection::onShutdown) != 0) {
     close();
   }
 }
@@ -405,11 +457,11 @@ void Connection::close() {
     handler_->onClosed();
     return;
   }
-  uv_close(reinterpret_cast<uv_handle_t*>(&tcp_), &Connection::onClose);
+  uv_close(reinterpret_cast<uv_handle_t*>(&sock_->tcp), &Connection::onClose);
 }
 
 void Connection::onClose(uv_handle_t* h) {
-  auto* self = static_cast<Connection*>(h->data);
+  Connection* self = static_cast<Socket*>(h->data)->conn;
   self->state_ = State::Closed;
   self->pending_.clear();
   self->in_.reset();
@@ -474,7 +526,7 @@ void Connection::pumpTls() {
         // carry the ACK, a client with Nagle on would hold its request for
         // our delayed ACK (~40 ms). One setsockopt per full handshake.
         uv_os_fd_t fd;
-        if (uv_fileno(reinterpret_cast<uv_handle_t*>(&tcp_), &fd) == 0) {
+        if (uv_fileno(reinterpret_cast<uv_handle_t*>(&sock_->tcp), &fd) == 0) {
           const int one = 1;
           ::setsockopt(fd, IPPROTO_TCP, TCP_QUICKACK, &one, sizeof(one));
         }

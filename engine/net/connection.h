@@ -1,5 +1,6 @@
-// Connection: one TCP stream on one loop (downstream or upstream). Owns the
-// uv_tcp_t, the input slice that reads land in (no malloc per read), the
+// Connection: one TCP stream on one loop (downstream or upstream). Drives a
+// Socket (the uv_tcp_t), owns the input slice that reads land in (no malloc
+// per read), the
 // chain of bytes waiting to be written and the one write in flight, whose
 // pieces it pins until write_cb. With TLS started, a tls::TlsSession sits
 // between the socket and those buffers: handlers see plaintext in unread()
@@ -40,6 +41,29 @@ class ConnectionHandler {
   virtual void onTlsHandshake() {}     // server side: the handshake completed
 };
 
+class Connection;
+
+// The peer's address, IPv4 or IPv6 (a sockaddr_storage is 128 bytes).
+union PeerAddress {
+  sockaddr sa;
+  sockaddr_in v4;
+  sockaddr_in6 v6;
+};
+
+// A connection's libuv handle and peer address, apart from the Connection
+// so that they can outlive it: an idle downstream connection is parked
+// (Connection::detach) and keeps only its Socket, inside its owner's
+// bookkeeping; when bytes arrive, `wake` attaches a new Connection, which
+// reads them. An upstream Connection makes its own. tcp.data points here.
+struct Socket {
+  uv_tcp_t tcp;
+  Connection* conn = nullptr;  // attached; null while parked
+  // Parked: the socket is readable (bytes or the peer's close). Must attach
+  // a Connection (Connection::adopt) before returning.
+  void (*wake)(Socket&) = nullptr;
+  PeerAddress peer{};
+};
+
 class Connection final : private tls::TlsOutput {
  public:
   enum class State : uint8_t { Open, Finishing, Lingering, Closing, Closed };
@@ -49,8 +73,18 @@ class Connection final : private tls::TlsOutput {
   Connection(const Connection&) = delete;
   Connection& operator=(const Connection&) = delete;
 
-  // Accepts from a listening stream; false (and the handle closed) on failure.
-  bool accept(uv_stream_t* server);
+  // Accepts from a listening stream into `socket` (the caller's, which must
+  // outlive the close callback) or, without one, into a Socket of our own;
+  // false (and the handle closed) on failure.
+  bool accept(uv_stream_t* server, Socket* socket = nullptr);
+  // Parking. detach() hands the socket back to its owner, open and still
+  // reading, and forgets it; this Connection may then be destroyed at once.
+  // Only an idle plain connection on a caller's Socket can park: open,
+  // reading, not connecting, nothing unread, queued or in flight, no TLS;
+  // false (nothing changed) otherwise. adopt() takes over a parked socket
+  // (from its Socket::wake) in that same state.
+  bool detach();
+  void adopt(Socket& socket);
   // Starts an outbound connection; ConnectionHandler::onConnected reports
   // the result. Returns a synchronous error (the handle is then closed).
   int connect(const sockaddr* addr);
@@ -114,6 +148,11 @@ class Connection final : private tls::TlsOutput {
   static void onShutdown(uv_shutdown_t* req, int status);
   static void onClose(uv_handle_t* h);
   static void onConnect(uv_connect_t* req, int status);
+  // The Connection a handle callback is for, waking a parked socket first.
+  static Connection* of(uv_handle_t* h);
+  uv_stream_t* stream() { return reinterpret_cast<uv_stream_t*>(&sock_->tcp); }
+  // Binds a socket (the caller's, or a new one of our own) before init.
+  void bind(Socket* socket);
   void flush();
   void startShutdown();
   // The free tail of the input slice (moving unconsumed bytes to a fresh
@@ -141,7 +180,8 @@ class Connection final : private tls::TlsOutput {
 
   loop::EventLoop& loop_;
   ConnectionHandler* handler_;
-  uv_tcp_t tcp_;
+  Socket* sock_ = nullptr;       // set by accept/connect/adopt; null once detached
+  std::unique_ptr<Socket> own_;  // the socket, when no caller gave one
   // Made on the first write the kernel does not take at once (a slow
   // client, a big body): most connections never need one.
   std::unique_ptr<uv_write_t> write_req_;
@@ -151,12 +191,6 @@ class Connection final : private tls::TlsOutput {
     uv_connect_t connect;
     uv_shutdown_t shutdown;
   } req_;
-  // The peer's address, IPv4 or IPv6 (a sockaddr_storage is 128 bytes).
-  union PeerAddress {
-    sockaddr sa;
-    sockaddr_in v4;
-    sockaddr_in6 v6;
-  } peer_{};
   State state_ = State::Open;
   bool connecting_ = false;
   bool initialized_ = false;

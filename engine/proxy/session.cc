@@ -50,24 +50,141 @@ size_t echoHeadSize(const parsers::MessageHead& h) {
 
 }  // namespace
 
-Session::Session(server::Worker& worker, server::ListenerRuntime& listener)
-    : worker_(worker),
-      listener_(listener),
-      config_(worker.configPtr()),
-      loop_(worker.loop()),
-      conn_(worker.loop(), *this),
-      parser_(parsers::Http1Parser::Type::Request, limitsFrom(config_->limits), *this),
-      out_(worker.loop().slicePool()),
-      timeout_(&Session::onTimeout, this) {}
+// ---- the slot: a connection's life, parked or not ---------------------------------
 
-Session::~Session() = default;
+ClientSlot::ClientSlot(server::ListenerRuntime& l) : listener(l), timeout(&ClientSlot::onTimeout, this) {
+  wake = &ClientSlot::onWake;
+}
+
+void ClientSlot::onWake(net::Socket& socket) {
+  auto& slot = static_cast<ClientSlot&>(socket);
+  (new Session(slot))->resume();
+}
+
+void ClientSlot::onTimeout(loop::TimeoutNode& node) {
+  auto* slot = static_cast<ClientSlot*>(node.owner());
+  if (slot->session != nullptr) {
+    slot->session->onTimeout();
+    return;
+  }
+  auto& c = slot->listener.worker->counters();
+  c.add(c.timeouts);
+  slot->closeParked();  // keep-alive (or first-request) deadline of a parked connection
+}
+
+void ClientSlot::drain() {
+  if (session != nullptr) {
+    session->drain();
+  } else {
+    closeParked();
+  }
+}
+
+void ClientSlot::forceClose() {
+  if (session != nullptr) {
+    session->forceClose();
+  } else {
+    closeParked();
+  }
+}
+
+void ClientSlot::closeParked() {
+  auto* h = reinterpret_cast<uv_handle_t*>(&tcp);
+  if (uv_is_closing(h) != 0) {
+    return;
+  }
+  timeout.cancel();
+  uv_close(h, &ClientSlot::onParkedClosed);
+}
+
+void ClientSlot::onParkedClosed(uv_handle_t* h) {
+  auto* slot = static_cast<ClientSlot*>(static_cast<net::Socket*>(h->data));
+  server::Worker& worker = *slot->listener.worker;
+  auto& c = worker.counters();
+  c.sub(c.connections_active);
+  c.sub(c.connections_parked);
+  worker.removeClient(*slot);
+  delete slot;
+}
+
+// ---- the session --------------------------------------------------------------
+
+Session::Session(ClientSlot& slot)
+    : slot_(slot),
+      worker_(*slot.listener.worker),
+      listener_(slot.listener),
+      config_(worker_.configPtr()),
+      loop_(worker_.loop()),
+      conn_(worker_.loop(), *this),
+      parser_(parsers::Http1Parser::Type::Request, limitsFrom(config_->limits), *this),
+      out_(worker_.loop().slicePool()),
+      timeout_(slot.timeout),
+      park_(&Session::onPark, this) {
+  slot.session = this;
+}
+
+Session::~Session() {
+  if (owns_slot_) {
+    delete &slot_;
+  }
+}
+
+bool Session::accept(server::ListenerRuntime& listener, uv_stream_t* server) {
+  auto* slot = new ClientSlot(listener);
+  return (new Session(*slot))->start(server);
+}
+
+void Session::resume() {
+  conn_.adopt(slot_);
+  draining_ = worker_.draining();
+  auto& c = worker_.counters();
+  c.sub(c.connections_parked);
+}
+
+bool Session::parkable() const {
+  return !conn_closed_ && !ending_ && !draining_ && !tunnel_ && !handshaking_ && !in_input_ && !stream_.active &&
+         !parser_.inMessage() && out_.empty() && !fanout_req_ && conn_.tls() == nullptr && conn_.reading() &&
+         conn_.pendingBytes() == 0 && conn_.unread().empty();
+}
+
+void Session::onPark(loop::TimeoutNode& node) { static_cast<Session*>(node.owner())->park(); }
+
+void Session::park() {
+  if (!parkable()) {
+    return;
+  }
+  if (proxy_) {
+    proxy_->cancel();  // between requests: holds no upstream connection
+  }
+  if (fanout_) {
+    fanout_->cancel();
+    loop_.deferredDelete(std::move(fanout_));
+  }
+  head_pins_.clear();
+  if (!conn_.detach()) {
+    return;
+  }
+  slot_.session = nullptr;
+  auto& c = worker_.counters();
+  c.add(c.connections_parked);
+  if (delay_timer_) {
+    uv_close(reinterpret_cast<uv_handle_t*>(delay_timer_.get()), &Session::onParkedTimerClosed);
+    return;
+  }
+  loop_.deferredDelete(std::unique_ptr<loop::DeferredDeletable>(this));
+}
+
+void Session::onParkedTimerClosed(uv_handle_t* h) {
+  auto* self = static_cast<Session*>(h->data);
+  self->loop_.deferredDelete(std::unique_ptr<loop::DeferredDeletable>(self));
+}
 
 bool Session::start(uv_stream_t* server) {
-  worker_.addSession(this);
+  worker_.addClient(slot_);
   auto& c = worker_.counters();
   c.add(c.connections_accepted);
   c.add(c.connections_active);
-  if (!conn_.accept(server)) {
+  if (!conn_.accept(server, &slot_)) {
     return false;  // close() already ran; onClosed frees us
   }
   draining_ = worker_.draining();
@@ -85,6 +202,7 @@ bool Session::start(uv_stream_t* server) {
   }
   conn_.readStart();
   updateTimeout(false);
+  loop_.parkTimeouts().arm(park_, loop_.now());  // a connection that stays silent parks too
   return true;
 }
 
@@ -103,6 +221,7 @@ void Session::onTlsHandshake() {
 
 void Session::onData() {
   got_bytes_ = true;
+  park_.cancel();
   if (tunnel_) {
     const std::string_view data = conn_.unread();
     proxy_->tunnelSend(conn_.inputSlice(), data.data(), data.size());
@@ -179,6 +298,9 @@ void Session::processInput() {
     conn_.readStop();
   }
   updateTimeout(true);
+  if (parkable()) {
+    loop_.parkTimeouts().arm(park_, loop_.now());
+  }
 }
 
 void Session::feedParser() {
@@ -249,9 +371,9 @@ parsers::Next Session::onHead(parsers::MessageHead& head) {
   s.http_minor = head.http_minor;
   s.head_request = head.method == "HEAD";
   const config::Limits& limits = config_->limits;
-  ++requests_;
+  ++slot_.requests;
   s.keep_alive = head.keep_alive && !draining_ &&
-                 (limits.max_requests_per_connection == 0 || requests_ < limits.max_requests_per_connection);
+                 (limits.max_requests_per_connection == 0 || slot_.requests < limits.max_requests_per_connection);
   std::string_view host;
   bool expect_continue = false;
   for (const parsers::HeaderField& f : head.headers) {
@@ -545,7 +667,7 @@ void Session::updateTimeout(bool progress) {
     return;
   }
   const bool idle = !stream_.active && !parser_.inMessage() && conn_.pendingBytes() == 0;
-  if (idle && requests_ == 0) {
+  if (idle && slot_.requests == 0) {
     // Waiting for the first request: the header timeout, from accept.
     if (timeout_.list() != &loop_.headerTimeouts()) {
       loop_.headerTimeouts().arm(timeout_, loop_.now());
@@ -565,36 +687,35 @@ void Session::updateTimeout(bool progress) {
   }
 }
 
-void Session::onTimeout(loop::TimeoutNode& node) {
-  auto* self = static_cast<Session*>(node.owner());
-  auto& c = self->worker_.counters();
+void Session::onTimeout() {
+  auto& c = worker_.counters();
   c.add(c.timeouts);
-  if (self->ending_ || self->conn_closed_) {
-    self->conn_.close();  // linger expired
+  if (ending_ || conn_closed_) {
+    conn_.close();  // linger expired
     return;
   }
-  if (self->handshaking_) {
-    self->conn_.tls()->setFailure(tls::Failure::Timeout);
+  if (handshaking_) {
+    conn_.tls()->setFailure(tls::Failure::Timeout);
     c.add(c.tls_failures[static_cast<size_t>(tls::Failure::Timeout)]);
-    self->conn_.close();
+    conn_.close();
     return;
   }
-  if (self->parser_.inHead() && self->got_bytes_ && !self->stream_.response_started) {
-    self->ending_ = true;
-    if (!self->stream_.active) {
-      self->stream_ = Stream{};
-      self->stream_.active = true;
-      self->stream_.start_ns = monotonicNs();
+  if (parser_.inHead() && got_bytes_ && !stream_.response_started) {
+    ending_ = true;
+    if (!stream_.active) {
+      stream_ = Stream{};
+      stream_.active = true;
+      stream_.start_ns = monotonicNs();
     }
-    self->stream_.keep_alive = false;
-    self->stream_.request_done = true;
-    self->sendLocal(408, "The request head did not arrive in time");
-    self->finishStream();
-    self->conn_.readStop();
-    self->flush();
+    stream_.keep_alive = false;
+    stream_.request_done = true;
+    sendLocal(408, "The request head did not arrive in time");
+    finishStream();
+    conn_.readStop();
+    flush();
     return;
   }
-  self->conn_.close();
+  conn_.close();
 }
 
 void Session::drain() {
@@ -652,6 +773,7 @@ void Session::onWriteError(int) { conn_.close(); }
 void Session::onClosed() {
   conn_closed_ = true;
   timeout_.cancel();
+  park_.cancel();
   if (proxy_) {
     proxy_->cancel();  // the upstream connection is dropped, never pooled
   }
@@ -661,7 +783,7 @@ void Session::onClosed() {
   head_pins_.clear();
   out_.clear();
   auto& c = worker_.counters();
-  c.connections_active.store(c.connections_active.load(std::memory_order_relaxed) - 1, std::memory_order_relaxed);
+  c.sub(c.connections_active);
   if (delay_timer_) {
     uv_close(reinterpret_cast<uv_handle_t*>(delay_timer_.get()), &Session::onDelayTimerClosed);
     return;
@@ -672,7 +794,9 @@ void Session::onClosed() {
 void Session::onDelayTimerClosed(uv_handle_t* h) { static_cast<Session*>(h->data)->destroy(); }
 
 void Session::destroy() {
-  worker_.removeSession(this);
+  worker_.removeClient(slot_);
+  slot_.session = nullptr;
+  owns_slot_ = true;
   loop_.deferredDelete(std::unique_ptr<loop::DeferredDeletable>(this));
 }
 

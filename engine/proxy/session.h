@@ -4,9 +4,17 @@
 // its response is queued, so pipelined requests are answered in order with
 // bounded memory. Local routes (respond, echo) answer here; proxy and
 // service routes hand the request to a ProxyStream, and request and response
-// bodies pass through as raw bytes by reference. Owned by its Worker's list;
-// freed by deferred delete after the connection's close callback (and the
-// delay timer's, when it was used).
+// bodies pass through as raw bytes by reference.
+//
+// A connection is a ClientSlot, listed by its Worker, for its whole life; a
+// Session is attached to it while it has work. A plain connection idle for
+// `timeouts.park` (500 ms: a connection under load, a request every few ms,
+// never pays for a new Session) is parked: its Session (parser, buffers, proxy stream: about
+// 2 KiB) is freed and the slot (socket, deadline, request count: under
+// 400 bytes) stays in the poll set; its next bytes make a new Session. The
+// Session is freed by deferred delete then, or after the connection's close
+// callback (and the delay timer's, when it was used), which also frees the
+// slot.
 #pragma once
 
 #include <uv.h>
@@ -29,25 +37,52 @@
 
 namespace plexgate::proxy {
 
+class Session;
+
+// One downstream connection for its whole life (see Session). While parked
+// it is all that remains: its deadline keeps running (the header or
+// keep-alive timeout armed by the last Session) and its next read wakes it.
+struct ClientSlot final : net::Socket {
+  explicit ClientSlot(server::ListenerRuntime& l);
+  ClientSlot(const ClientSlot&) = delete;
+  ClientSlot& operator=(const ClientSlot&) = delete;
+
+  // Graceful / immediate close, as Session::drain and forceClose; a parked
+  // connection closes at once.
+  void drain();
+  void forceClose();
+
+  server::ListenerRuntime& listener;
+  loop::TimeoutNode timeout;  // the attached Session's timeout while attached
+  Session* session = nullptr;  // null while parked
+  uint32_t requests = 0;       // served on this connection
+  uint32_t list_index = 0;     // position in the Worker's list
+
+ private:
+  static void onWake(net::Socket& socket);
+  static void onTimeout(loop::TimeoutNode& node);
+  static void onParkedClosed(uv_handle_t* h);
+  void closeParked();
+};
+
 class Session final : public loop::DeferredDeletable,
                       private net::ConnectionHandler,
                       private parsers::Http1Handler,
                       private ProxyDownstream,
                       private fanout::FanoutOwner {
  public:
-  Session(server::Worker& worker, server::ListenerRuntime& listener);
+  // Attached to `slot` (a new one, or a parked one being woken).
+  explicit Session(ClientSlot& slot);
   ~Session() override;
 
-  // Accepts the pending connection on `server`; false if that failed (the
-  // session then frees itself).
-  bool start(uv_stream_t* server);
+  // Accepts the pending connection on `server` into a new slot; false if
+  // that failed (the session and the slot then free themselves).
+  static bool accept(server::ListenerRuntime& listener, uv_stream_t* server);
   // Graceful: the response in flight (if any) completes with Connection:
   // close; an idle connection closes now.
   void drain();
   // Immediate close (drain deadline).
   void forceClose();
-
-  size_t list_index = 0;  // position in Worker::sessions_
 
  private:
   // One request and its response. Views point into head_pins_ / the parser
@@ -84,6 +119,15 @@ class Session final : public loop::DeferredDeletable,
   void onWriteError(int uv_err) override;
   void onClosed() override;
   void onTlsHandshake() override;
+
+  friend struct ClientSlot;
+  bool start(uv_stream_t* server);
+  // A parked slot is readable: attach a new Session to it.
+  void resume();
+  bool parkable() const;
+  void park();
+  static void onPark(loop::TimeoutNode& node);
+  static void onParkedTimerClosed(uv_handle_t* h);
 
   // parsers::Http1Handler
   void onMessageBegin() override;
@@ -129,11 +173,12 @@ class Session final : public loop::DeferredDeletable,
   void updateTimeout(bool progress);
   void logRequest();
   bool peerTrusted() const;
-  static void onTimeout(loop::TimeoutNode& node);
+  void onTimeout();
   static void onDelayTimer(uv_timer_t* t);
   static void onDelayTimerClosed(uv_handle_t* h);
   void destroy();
 
+  ClientSlot& slot_;
   server::Worker& worker_;
   server::ListenerRuntime& listener_;
   config::ConfigPtr config_;  // limits and timeouts, from when the connection came
@@ -142,7 +187,8 @@ class Session final : public loop::DeferredDeletable,
   net::Connection conn_;
   parsers::Http1Parser parser_;
   buf::BufferChain out_;
-  loop::TimeoutNode timeout_;
+  loop::TimeoutNode& timeout_;  // the slot's: it outlives us while parked
+  loop::TimeoutNode park_;      // armed while idle: parks after timeouts.park
   std::vector<buf::SliceRef> head_pins_;
   std::string peer_text_;  // formatted once: access log, X-Forwarded-For
   Stream stream_;
@@ -163,7 +209,7 @@ class Session final : public loop::DeferredDeletable,
   bool tunnel_ = false;
   bool handshaking_ = false;  // TLS listener, handshake not yet complete
   bool fanout_starting_ = false;  // FanoutStream::start is on the stack
-  uint32_t requests_ = 0;
+  bool owns_slot_ = false;  // closed: the destructor frees the slot
   std::unique_ptr<ClientCertHeaders> client_cert_;  // verified client certificate, for upstreams
 };
 

@@ -15,6 +15,7 @@ Worker::Worker(size_t index, config::ConfigPtr config, proxy::UpstreamDirectoryP
   routes_ = buildRoutes(config_, std::move(upstreams));
   loop_.headerTimeouts().setDuration(static_cast<uint64_t>(config_->timeouts.header.count()));
   loop_.idleTimeouts().setDuration(static_cast<uint64_t>(config_->timeouts.idle.count()));
+  loop_.parkTimeouts().setDuration(static_cast<uint64_t>(config_->timeouts.park.count()));
   for (size_t i = 0; i < fds.size(); ++i) {
     auto lr = std::make_unique<ListenerRuntime>();
     lr->worker = this;
@@ -113,21 +114,20 @@ void Worker::onConnection(uv_stream_t* server, int status) {
     std::fprintf(stderr, "plexgate: worker %zu: accept: %s\n", self->index_, uv_strerror(status));
     return;
   }
-  auto* session = new proxy::Session(*self, *lr);
-  session->start(server);  // on failure the session frees itself
+  proxy::Session::accept(*lr, server);  // on failure the session frees itself
 }
 
-void Worker::addSession(proxy::Session* s) {
-  s->list_index = sessions_.size();
-  sessions_.push_back(s);
+void Worker::addClient(proxy::ClientSlot& c) {
+  c.list_index = static_cast<uint32_t>(clients_.size());
+  clients_.push_back(&c);
 }
 
-void Worker::removeSession(proxy::Session* s) {
-  const size_t i = s->list_index;
-  if (i < sessions_.size() && sessions_[i] == s) {
-    sessions_[i] = sessions_.back();
-    sessions_[i]->list_index = i;
-    sessions_.pop_back();
+void Worker::removeClient(proxy::ClientSlot& c) {
+  const size_t i = c.list_index;
+  if (i < clients_.size() && clients_[i] == &c) {
+    clients_[i] = clients_.back();
+    clients_[i]->list_index = static_cast<uint32_t>(i);
+    clients_.pop_back();
   }
   maybeFinishDrain();
 }
@@ -150,9 +150,9 @@ void Worker::doDrain(config::Millis timeout) {
   drain_timer_.data = this;
   drain_timer_open_ = true;
   uv_timer_start(&drain_timer_, &Worker::onDrainDeadline, static_cast<uint64_t>(timeout.count()), 0);
-  const std::vector<proxy::Session*> snapshot = sessions_;
-  for (proxy::Session* s : snapshot) {
-    s->drain();
+  const std::vector<proxy::ClientSlot*> snapshot = clients_;
+  for (proxy::ClientSlot* c : snapshot) {
+    c->drain();
   }
   routes_->upstreams->closeIdle();
   maybeFinishDrain();
@@ -160,14 +160,14 @@ void Worker::doDrain(config::Millis timeout) {
 
 void Worker::onDrainDeadline(uv_timer_t* t) {
   auto* self = static_cast<Worker*>(t->data);
-  const std::vector<proxy::Session*> snapshot = self->sessions_;
-  for (proxy::Session* s : snapshot) {
-    s->forceClose();
+  const std::vector<proxy::ClientSlot*> snapshot = self->clients_;
+  for (proxy::ClientSlot* c : snapshot) {
+    c->forceClose();
   }
 }
 
 void Worker::maybeFinishDrain() {
-  if (!draining_ || !sessions_.empty() || loop_.stopping()) {
+  if (!draining_ || !clients_.empty() || loop_.stopping()) {
     return;
   }
   routes_->upstreams->closeIdle();

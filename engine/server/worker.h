@@ -28,6 +28,7 @@
 
 namespace plexgate::proxy {
 class Session;
+struct ClientSlot;
 }
 
 namespace plexgate::server {
@@ -37,6 +38,7 @@ namespace plexgate::server {
 struct WorkerCounters {
   std::atomic<uint64_t> connections_accepted{0};
   std::atomic<uint64_t> connections_active{0};
+  std::atomic<uint64_t> connections_parked{0};  // of which idle, with no Session (see proxy::Session)
   std::atomic<uint64_t> requests{0};
   std::atomic<uint64_t> parse_errors{0};   // hostile or broken input ("glitches")
   std::atomic<uint64_t> timeouts{0};
@@ -46,6 +48,7 @@ struct WorkerCounters {
   fanout::FanoutCounters fanout;
 
   void add(std::atomic<uint64_t>& c, uint64_t n = 1) { c.store(c.load(std::memory_order_relaxed) + n, std::memory_order_relaxed); }
+  void sub(std::atomic<uint64_t>& c, uint64_t n = 1) { c.store(c.load(std::memory_order_relaxed) - n, std::memory_order_relaxed); }
 };
 
 class Worker;
@@ -114,9 +117,9 @@ class Worker {
   // What this worker's fan-out requests share (worker thread).
   fanout::FanoutLoop& fanout() { return fanout_; }
 
-  // Session bookkeeping (worker thread).
-  void addSession(proxy::Session* s);
-  void removeSession(proxy::Session* s);
+  // Connection bookkeeping (worker thread).
+  void addClient(proxy::ClientSlot& c);
+  void removeClient(proxy::ClientSlot& c);
 
  private:
   static void onConnection(uv_stream_t* server, int status);
@@ -133,7 +136,7 @@ class Worker {
   WorkerRoutesPtr routes_;
   uint64_t routes_generation_ = 0;
   std::vector<std::unique_ptr<ListenerRuntime>> listeners_;
-  std::vector<proxy::Session*> sessions_;  // unordered; index kept in Session
+  std::vector<proxy::ClientSlot*> clients_;  // unordered; index kept in the slot
   WorkerCounters counters_;
   fanout::FanoutLoop fanout_;  // after loop_ and counters_: it uses both, and goes first
   uv_timer_t drain_timer_;

@@ -119,6 +119,7 @@ CounterTotals WorkerSet::totals() const {
     const WorkerCounters& c = w->counters();
     t.connections_accepted += c.connections_accepted.load(std::memory_order_relaxed);
     t.connections_active += c.connections_active.load(std::memory_order_relaxed);
+    t.connections_parked += c.connections_parked.load(std::memory_order_relaxed);
     t.requests += c.requests.load(std::memory_order_relaxed);
     t.parse_errors += c.parse_errors.load(std::memory_order_relaxed);
     t.timeouts += c.timeouts.load(std::memory_order_relaxed);

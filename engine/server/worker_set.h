@@ -23,6 +23,7 @@ namespace plexgate::server {
 struct CounterTotals {
   uint64_t connections_accepted = 0;
   uint64_t connections_active = 0;
+  uint64_t connections_parked = 0;  // of the active: idle, holding no Session
   uint64_t requests = 0;
   uint64_t parse_errors = 0;
   uint64_t timeouts = 0;
