@@ -26,10 +26,13 @@ Slice* allocateSlice(size_t capacity, SlicePool* pool) {
 
 }  // namespace
 
-SlicePool::~SlicePool() {
+SlicePool::~SlicePool() { trim(); }
+
+void SlicePool::trim() {
   for (Slice* s : free_) {
     std::free(s);
   }
+  free_.clear();
 }
 
 Slice* SlicePool::acquire(size_t min_capacity) {

@@ -40,6 +40,8 @@ class SlicePool {
   Slice* acquire(size_t min_capacity = kDefaultSliceSize);
   void release(Slice* s);
   size_t cached() const { return free_.size(); }
+  // Frees the cached slices (the loop went quiet after a burst).
+  void trim();
   // Standard slices handed out and not yet released. Written by the loop's
   // thread only; readable (relaxed) from others, for tests and metrics.
   size_t outstanding() const { return outstanding_.load(std::memory_order_relaxed); }

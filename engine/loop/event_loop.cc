@@ -3,6 +3,10 @@
 #include <cstdlib>
 #include <ctime>
 
+// mimalloc's, when it is the process allocator (weak: tests and sanitizer
+// builds run on the system allocator, and this is then null).
+extern "C" void mi_collect(bool force) __attribute__((weak));
+
 namespace plexgate::loop {
 
 EventLoop::EventLoop()
@@ -105,6 +109,19 @@ TimeoutList& EventLoop::timeouts(uint64_t duration_ms) {
   }
   extra_timeouts_.push_back(std::make_unique<TimeoutList>(duration_ms, &EventLoop::onListFirst, this));
   return *extra_timeouts_.back();
+}
+
+void EventLoop::trimSoon() {
+  if (!trim_.armed()) {
+    timeouts(kTrimDelayMs).arm(trim_, now());
+  }
+}
+
+void EventLoop::onTrim(TimeoutNode& node) {
+  static_cast<EventLoop*>(node.owner())->slice_pool_.trim();
+  if (mi_collect != nullptr) {
+    mi_collect(true);
+  }
 }
 
 void EventLoop::onListFirst(void* ctx) { static_cast<EventLoop*>(ctx)->scheduleTimer(); }

@@ -59,13 +59,31 @@ class EventLoop {
   TimeoutList& lingerTimeouts() { return linger_timeouts_; }
   // Idle keep-alive connections, until they are parked (proxy::Session).
   TimeoutList& parkTimeouts() { return park_timeouts_; }
+  // What a parked socket's handle (see net::Socket) being readable calls:
+  // it must attach a Connection to the socket before returning.
+  using ParkedWake = void (*)(uv_handle_t* handle);
+  void setParkedWake(ParkedWake fn) { parked_wake_ = fn; }
+  void wakeParked(uv_handle_t* handle) {
+    if (parked_wake_ != nullptr) {
+      parked_wake_(handle);
+    }
+  }
   // A list for any other fixed duration (upstream connect, response, pool
   // idle...): created on first use, one per distinct duration. Duration 0
   // runs a node on the next loop turn (work deferred out of the current
   // call stack).
   TimeoutList& timeouts(uint64_t duration_ms);
 
+  // Memory was freed in bulk (connections parking): a little later, free the
+  // slice pool's cached slices and have the allocator give this thread's
+  // free pages back to the OS. mimalloc otherwise returns them only on
+  // later allocator calls, which an idle worker never makes. At most one
+  // trim per kTrimDelayMs.
+  void trimSoon();
+  static constexpr uint64_t kTrimDelayMs = 200;
+
  private:
+  static void onTrim(TimeoutNode& node);
   static void onAsync(uv_async_t* h);
   static void onCheck(uv_check_t* h);
   static void onTimer(uv_timer_t* h);
@@ -86,6 +104,8 @@ class EventLoop {
   TimeoutList linger_timeouts_;
   TimeoutList park_timeouts_;
   std::vector<std::unique_ptr<TimeoutList>> extra_timeouts_;
+  TimeoutNode trim_{&EventLoop::onTrim, this};
+  ParkedWake parked_wake_ = nullptr;
   uint64_t timer_due_ = 0;  // when timer_ fires next; 0 = not armed
   uint64_t date_second_ = 0;
   char date_[32] = {};

@@ -39,12 +39,16 @@ bool Connection::accept(uv_stream_t* server, Socket* socket) {
     return false;
   }
   uv_tcp_nodelay(&sock_->tcp, 1);
+  readPeer();
+  return true;
+}
+
+void Connection::readPeer() {
   sockaddr_storage peer{};
   int len = sizeof(peer);
   if (uv_tcp_getpeername(&sock_->tcp, reinterpret_cast<sockaddr*>(&peer), &len) == 0) {
-    std::memcpy(&sock_->peer, &peer, std::min(sizeof(sock_->peer), static_cast<size_t>(len)));
+    std::memcpy(&peer_, &peer, std::min(sizeof(peer_), static_cast<size_t>(len)));
   }
-  return true;
 }
 
 bool Connection::detach() {
@@ -71,21 +75,20 @@ void Connection::adopt(Socket& socket) {
   initialized_ = true;
   reading_ = true;  // parked while reading, and still in the poll set
   state_ = State::Open;
+  readPeer();
 }
 
 Connection* Connection::of(uv_handle_t* h) {
   auto* s = static_cast<Socket*>(h->data);
-  if (s->conn == nullptr && s->wake != nullptr) {
-    s->wake(*s);
+  if (s->conn == nullptr) {
+    static_cast<loop::EventLoop*>(h->loop->data)->wakeParked(h);
   }
   return s->conn;
 }
 
 sockaddr_storage Connection::peer() const {
   sockaddr_storage out{};
-  if (sock_ != nullptr) {
-    std::memcpy(&out, &sock_->peer, sizeof(sock_->peer));
-  }
+  std::memcpy(&out, &peer_, sizeof(peer_));
   return out;
 }
 
@@ -98,7 +101,7 @@ int Connection::connect(const sockaddr* addr) {
     return rc;
   }
   connecting_ = true;
-  std::memcpy(&sock_->peer, addr, addr->sa_family == AF_INET6 ? sizeof(sockaddr_in6) : sizeof(sockaddr_in));
+  std::memcpy(&peer_, addr, addr->sa_family == AF_INET6 ? sizeof(sockaddr_in6) : sizeof(sockaddr_in));
   return 0;
 }
 

@@ -50,18 +50,15 @@ union PeerAddress {
   sockaddr_in6 v6;
 };
 
-// A connection's libuv handle and peer address, apart from the Connection
-// so that they can outlive it: an idle downstream connection is parked
-// (Connection::detach) and keeps only its Socket, inside its owner's
-// bookkeeping; when bytes arrive, `wake` attaches a new Connection, which
+// A connection's libuv handle, apart from the Connection so that it can
+// outlive one: an idle downstream connection is parked (Connection::detach)
+// and keeps only its Socket, inside its owner's bookkeeping; when it turns
+// readable (bytes, or the peer's close), the loop's parked-socket hook
+// (EventLoop::setParkedWake) must attach a new Connection (adopt), which
 // reads them. An upstream Connection makes its own. tcp.data points here.
 struct Socket {
   uv_tcp_t tcp;
   Connection* conn = nullptr;  // attached; null while parked
-  // Parked: the socket is readable (bytes or the peer's close). Must attach
-  // a Connection (Connection::adopt) before returning.
-  void (*wake)(Socket&) = nullptr;
-  PeerAddress peer{};
 };
 
 class Connection final : private tls::TlsOutput {
@@ -82,7 +79,8 @@ class Connection final : private tls::TlsOutput {
   // Only an idle plain connection on a caller's Socket can park: open,
   // reading, not connecting, nothing unread, queued or in flight, no TLS;
   // false (nothing changed) otherwise. adopt() takes over a parked socket
-  // (from its Socket::wake) in that same state.
+  // (from the parked-socket hook) in that same state, and reads its peer's
+  // address again (one getpeername: a parked socket keeps no address).
   bool detach();
   void adopt(Socket& socket);
   // Starts an outbound connection; ConnectionHandler::onConnected reports
@@ -91,6 +89,7 @@ class Connection final : private tls::TlsOutput {
   // Hands this connection's events to another handler (an upstream
   // connection moving between requests, or into the idle pool).
   void setHandler(ConnectionHandler& handler) { handler_ = &handler; }
+  ConnectionHandler& handler() const { return *handler_; }
 
   // TLS: call startServerTls after accept() and before readStart();
   // startClientTls before connect() (onConnected then waits for the
@@ -151,6 +150,7 @@ class Connection final : private tls::TlsOutput {
   // The Connection a handle callback is for, waking a parked socket first.
   static Connection* of(uv_handle_t* h);
   uv_stream_t* stream() { return reinterpret_cast<uv_stream_t*>(&sock_->tcp); }
+  void readPeer();
   // Binds a socket (the caller's, or a new one of our own) before init.
   void bind(Socket* socket);
   void flush();
@@ -182,6 +182,7 @@ class Connection final : private tls::TlsOutput {
   ConnectionHandler* handler_;
   Socket* sock_ = nullptr;       // set by accept/connect/adopt; null once detached
   std::unique_ptr<Socket> own_;  // the socket, when no caller gave one
+  PeerAddress peer_{};
   // Made on the first write the kernel does not take at once (a slow
   // client, a big body): most connections never need one.
   std::unique_ptr<uv_write_t> write_req_;

@@ -52,19 +52,22 @@ size_t echoHeadSize(const parsers::MessageHead& h) {
 
 // ---- the slot: a connection's life, parked or not ---------------------------------
 
-ClientSlot::ClientSlot(server::ListenerRuntime& l) : listener(l), timeout(&ClientSlot::onTimeout, this) {
-  wake = &ClientSlot::onWake;
+ClientSlot::ClientSlot(server::ListenerRuntime& l) : listener(l), timeout(&ClientSlot::onTimeout, this) {}
+
+Session* ClientSlot::session() const {
+  // A downstream Connection's handler is always its Session.
+  return conn != nullptr ? static_cast<Session*>(&conn->handler()) : nullptr;
 }
 
-void ClientSlot::onWake(net::Socket& socket) {
-  auto& slot = static_cast<ClientSlot&>(socket);
+void ClientSlot::onWake(uv_handle_t* handle) {
+  auto& slot = static_cast<ClientSlot&>(*static_cast<net::Socket*>(handle->data));
   (new Session(slot))->resume();
 }
 
 void ClientSlot::onTimeout(loop::TimeoutNode& node) {
   auto* slot = static_cast<ClientSlot*>(node.owner());
-  if (slot->session != nullptr) {
-    slot->session->onTimeout();
+  if (Session* s = slot->session()) {
+    s->onTimeout();
     return;
   }
   auto& c = slot->listener.worker->counters();
@@ -73,16 +76,16 @@ void ClientSlot::onTimeout(loop::TimeoutNode& node) {
 }
 
 void ClientSlot::drain() {
-  if (session != nullptr) {
-    session->drain();
+  if (Session* s = session()) {
+    s->drain();
   } else {
     closeParked();
   }
 }
 
 void ClientSlot::forceClose() {
-  if (session != nullptr) {
-    session->forceClose();
+  if (Session* s = session()) {
+    s->forceClose();
   } else {
     closeParked();
   }
@@ -119,9 +122,7 @@ Session::Session(ClientSlot& slot)
       parser_(parsers::Http1Parser::Type::Request, limitsFrom(config_->limits), *this),
       out_(worker_.loop().slicePool()),
       timeout_(slot.timeout),
-      park_(&Session::onPark, this) {
-  slot.session = this;
-}
+      park_(&Session::onPark, this) {}
 
 Session::~Session() {
   if (owns_slot_) {
@@ -164,9 +165,9 @@ void Session::park() {
   if (!conn_.detach()) {
     return;
   }
-  slot_.session = nullptr;
   auto& c = worker_.counters();
   c.add(c.connections_parked);
+  loop_.trimSoon();
   if (delay_timer_) {
     uv_close(reinterpret_cast<uv_handle_t*>(delay_timer_.get()), &Session::onParkedTimerClosed);
     return;
@@ -795,7 +796,6 @@ void Session::onDelayTimerClosed(uv_handle_t* h) { static_cast<Session*>(h->data
 
 void Session::destroy() {
   worker_.removeClient(slot_);
-  slot_.session = nullptr;
   owns_slot_ = true;
   loop_.deferredDelete(std::unique_ptr<loop::DeferredDeletable>(this));
 }

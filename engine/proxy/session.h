@@ -41,7 +41,10 @@ class Session;
 
 // One downstream connection for its whole life (see Session). While parked
 // it is all that remains: its deadline keeps running (the header or
-// keep-alive timeout armed by the last Session) and its next read wakes it.
+// keep-alive timeout armed by the last Session) and its next read wakes it
+// (the worker loop's parked-socket hook is ClientSlot::onWake). 320 bytes,
+// mimalloc's 320-byte class: everything a Session can find again (the peer
+// address, the Session itself through `conn`) is left out.
 struct ClientSlot final : net::Socket {
   explicit ClientSlot(server::ListenerRuntime& l);
   ClientSlot(const ClientSlot&) = delete;
@@ -51,15 +54,16 @@ struct ClientSlot final : net::Socket {
   // connection closes at once.
   void drain();
   void forceClose();
+  // The attached Session; null while parked.
+  Session* session() const;
+  static void onWake(uv_handle_t* handle);
 
   server::ListenerRuntime& listener;
   loop::TimeoutNode timeout;  // the attached Session's timeout while attached
-  Session* session = nullptr;  // null while parked
   uint32_t requests = 0;       // served on this connection
   uint32_t list_index = 0;     // position in the Worker's list
 
  private:
-  static void onWake(net::Socket& socket);
   static void onTimeout(loop::TimeoutNode& node);
   static void onParkedClosed(uv_handle_t* h);
   void closeParked();

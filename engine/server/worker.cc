@@ -16,6 +16,7 @@ Worker::Worker(size_t index, config::ConfigPtr config, proxy::UpstreamDirectoryP
   loop_.headerTimeouts().setDuration(static_cast<uint64_t>(config_->timeouts.header.count()));
   loop_.idleTimeouts().setDuration(static_cast<uint64_t>(config_->timeouts.idle.count()));
   loop_.parkTimeouts().setDuration(static_cast<uint64_t>(config_->timeouts.park.count()));
+  loop_.setParkedWake(&proxy::ClientSlot::onWake);
   for (size_t i = 0; i < fds.size(); ++i) {
     auto lr = std::make_unique<ListenerRuntime>();
     lr->worker = this;
