@@ -648,6 +648,10 @@ void Session::onParseError(const parsers::ExecResult& r) {
     return;
   }
   const http::LocalReply reply = http::replyFor(r.error);
+  sendLastReply(reply.status, reply.message);
+}
+
+void Session::sendLastReply(int status, std::string_view message) {
   if (!stream_.active) {
     stream_ = Stream{};
     stream_.active = true;
@@ -655,7 +659,7 @@ void Session::onParseError(const parsers::ExecResult& r) {
   }
   stream_.keep_alive = false;
   stream_.request_done = true;
-  sendLocal(reply.status, reply.message);
+  sendLocal(status, message);
   finishStream();
 }
 
@@ -703,15 +707,7 @@ void Session::onTimeout() {
   }
   if (parser_.inHead() && got_bytes_ && !stream_.response_started) {
     ending_ = true;
-    if (!stream_.active) {
-      stream_ = Stream{};
-      stream_.active = true;
-      stream_.start_ns = monotonicNs();
-    }
-    stream_.keep_alive = false;
-    stream_.request_done = true;
-    sendLocal(408, "The request head did not arrive in time");
-    finishStream();
+    sendLastReply(408, "The request head did not arrive in time");
     conn_.readStop();
     flush();
     return;

@@ -171,6 +171,9 @@ class Session final : public loop::DeferredDeletable,
   void sendRespond();
   void sendEchoHead(const parsers::MessageHead& head);
   void sendLocal(int status, std::string_view message);
+  // The connection's last answer (a bad request, a head too slow): opens a
+  // stream for it when none is, says Connection: close and finishes it.
+  void sendLastReply(int status, std::string_view message);
   parsers::Next completeStream();
   void finishStream();
   void onParseError(const parsers::ExecResult& r);
