@@ -105,6 +105,29 @@ TEST_F(TlsListenerTest, SessionsResumeByTicket) {
   EXPECT_GE(totals().tls_resumed, 6u);
 }
 
+// An idle TLS connection does not park (its TLS state would have to move
+// with it): with `park: 0ms` a plain connection of the same server parks at
+// the next loop turn, the TLS one, idle for longer, stays attached. openssl
+// s_client sends one request, holds the connection open 2 s, then ends.
+TEST_F(TlsListenerTest, IdleTlsConnectionsDoNotPark) {
+  const CertFiles leaf = pki_.issue("leaf", "localhost", {"localhost"});
+  start("workers: 1\nlisteners:\n  - name: tls\n    address: 127.0.0.1:0\n    tls:\n      cert: " + leaf.cert +
+        "\n      key: " + leaf.key + "\n    routes:\n" + kHelloRoutes +
+        "  - name: plain\n    address: 127.0.0.1:0\n    routes:\n" + kHelloRoutes + "timeouts:\n  park: 0ms\n");
+  Process tls_client({"/bin/sh", "-c",
+                      "(printf 'GET / HTTP/1.1\\r\\nHost: t\\r\\n\\r\\n'; sleep 2) | timeout 8 openssl s_client "
+                      "-connect 127.0.0.1:" + std::to_string(port()) + " -quiet -no_ign_eof"});
+  ASSERT_TRUE(waitFor([&] { return totals().requests == 1; }, milliseconds(5000)));
+  TestClient plain(server_->port(1));
+  ASSERT_TRUE(plain.send(get("/")));
+  ASSERT_TRUE(plain.readResponse());
+  ASSERT_TRUE(waitFor([&] { return totals().connections_parked == 1; }, milliseconds(5000)));
+  EXPECT_EQ(totals().connections_active, 2u);
+  EXPECT_EQ(totals().connections_parked, 1u);  // the plain one only
+  EXPECT_EQ(tls_client.wait(milliseconds(10000)), 0);
+  EXPECT_NE(tls_client.stdoutText().find("hello"), std::string::npos) << tls_client.stdoutText();
+}
+
 TEST_F(TlsListenerTest, OldProtocolsAndPlainHttpAreRefusedAndCounted) {
   const CertFiles leaf = pki_.issue("leaf", "localhost", {"localhost"});
   start(tlsListener("      cert: " + leaf.cert + "\n      key: " + leaf.key + "\n", kHelloRoutes));
