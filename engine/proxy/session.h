@@ -8,13 +8,12 @@
 //
 // A connection is a ClientSlot, listed by its Worker, for its whole life; a
 // Session is attached to it while it has work. A plain connection idle for
-// `timeouts.park` (500 ms: a connection under load, a request every few ms,
-// never pays for a new Session) is parked: its Session (parser, buffers, proxy stream: about
-// 2 KiB) is freed and the slot (socket, deadline, request count: under
-// 400 bytes) stays in the poll set; its next bytes make a new Session. The
-// Session is freed by deferred delete then, or after the connection's close
-// callback (and the delay timer's, when it was used), which also frees the
-// slot.
+// `timeouts.park` (500 ms: one under load, a request every few ms, never
+// pays for a new Session) is parked: its Session (1 KiB, more with a proxy
+// stream) is freed and the 320-byte slot (socket, deadline, request count)
+// stays in the poll set; its next bytes make a new Session. The Session is
+// freed by deferred delete then, or after the connection's close callback
+// (and the delay timer's, when it was used), which also frees the slot.
 #pragma once
 
 #include <uv.h>
