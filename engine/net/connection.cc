@@ -56,9 +56,6 @@ bool Connection::detach() {
       inflight_bytes_ > 0 || !pending_.empty() || rpos_ != wpos_) {
     return false;
   }
-  in_.reset();
-  rpos_ = wpos_ = 0;
-  pending_.releaseTail();
   sock_->conn = nullptr;
   sock_ = nullptr;
   // This object no longer speaks for a socket: close() and the destructor

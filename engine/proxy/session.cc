@@ -122,7 +122,8 @@ Session::Session(ClientSlot& slot)
       parser_(parsers::Http1Parser::Type::Request, limitsFrom(config_->limits), *this),
       out_(worker_.loop().slicePool()),
       timeout_(slot.timeout),
-      park_(&Session::onPark, this) {}
+      park_(&Session::onPark, this),
+      draining_(worker_.draining()) {}
 
 Session::~Session() {
   if (owns_slot_) {
@@ -137,7 +138,6 @@ bool Session::accept(server::ListenerRuntime& listener, uv_stream_t* server) {
 
 void Session::resume() {
   conn_.adopt(slot_);
-  draining_ = worker_.draining();
   auto& c = worker_.counters();
   c.sub(c.connections_parked);
 }
@@ -154,14 +154,9 @@ void Session::park() {
   if (!parkable()) {
     return;
   }
-  if (proxy_) {
-    proxy_->cancel();  // between requests: holds no upstream connection
-  }
   if (fanout_) {
-    fanout_->cancel();
-    loop_.deferredDelete(std::move(fanout_));
+    fanout_->cancel();  // answered; stop any sub-request still running now
   }
-  head_pins_.clear();
   if (!conn_.detach()) {
     return;
   }
@@ -169,15 +164,10 @@ void Session::park() {
   c.add(c.connections_parked);
   loop_.trimSoon();
   if (delay_timer_) {
-    uv_close(reinterpret_cast<uv_handle_t*>(delay_timer_.get()), &Session::onParkedTimerClosed);
+    uv_close(reinterpret_cast<uv_handle_t*>(delay_timer_.get()), &Session::onDelayTimerClosed);
     return;
   }
   loop_.deferredDelete(std::unique_ptr<loop::DeferredDeletable>(this));
-}
-
-void Session::onParkedTimerClosed(uv_handle_t* h) {
-  auto* self = static_cast<Session*>(h->data);
-  self->loop_.deferredDelete(std::unique_ptr<loop::DeferredDeletable>(self));
 }
 
 bool Session::start(uv_stream_t* server) {
@@ -188,7 +178,6 @@ bool Session::start(uv_stream_t* server) {
   if (!conn_.accept(server, &slot_)) {
     return false;  // close() already ran; onClosed frees us
   }
-  draining_ = worker_.draining();
   const config::Listener& lc = worker_.routes()->config->listeners[listener_.index];
   if (lc.tls_context) {
     // The newest certificates; this connection keeps them for its life.
@@ -788,7 +777,14 @@ void Session::onClosed() {
   destroy();
 }
 
-void Session::onDelayTimerClosed(uv_handle_t* h) { static_cast<Session*>(h->data)->destroy(); }
+void Session::onDelayTimerClosed(uv_handle_t* h) {
+  auto* self = static_cast<Session*>(h->data);
+  if (self->conn_closed_) {
+    self->destroy();  // the connection closed: the slot goes too
+  } else {
+    self->loop_.deferredDelete(std::unique_ptr<loop::DeferredDeletable>(self));  // parked: the slot lives on
+  }
+}
 
 void Session::destroy() {
   worker_.removeClient(slot_);

@@ -130,7 +130,6 @@ class Session final : public loop::DeferredDeletable,
   bool parkable() const;
   void park();
   static void onPark(loop::TimeoutNode& node);
-  static void onParkedTimerClosed(uv_handle_t* h);
 
   // parsers::Http1Handler
   void onMessageBegin() override;
