@@ -11,6 +11,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "engine/config/config.h"
@@ -63,6 +64,47 @@ int usageError(const std::string& msg) {
   return 2;
 }
 
+// A file's respond.delay goes up to this; the command line keeps to it too.
+constexpr config::Millis kMaxDelay{60 * 60 * 1000};
+
+const std::vector<std::string_view> kRespondOptions = {"--listen", "--status", "--body", "--body-size", "--header",
+                                                       "--delay",  "--cert",   "--key",  "--workers"};
+const std::vector<std::string_view> kProxyOptions = {"--listen",   "--to",   "--workers", "--lb",
+                                                     "--max-body", "--cert", "--key",     "--ca"};
+
+bool isOneOf(std::string_view arg, const std::vector<std::string_view>& names) {
+  for (std::string_view n : names) {
+    if (arg == n) {
+      return true;
+    }
+  }
+  return false;
+}
+
+// Decimal digits only: strtol alone would take " 5", "+5" and "".
+bool isDigits(std::string_view text) {
+  if (text.empty() || text.size() > 9) {
+    return false;
+  }
+  for (char c : text) {
+    if (c < '0' || c > '9') {
+      return false;
+    }
+  }
+  return true;
+}
+
+std::optional<uint32_t> parseWorkers(const std::string& text) {
+  if (!isDigits(text)) {
+    return std::nullopt;
+  }
+  const long n = std::strtol(text.c_str(), nullptr, 10);
+  if (n < 1 || n > 1024) {
+    return std::nullopt;
+  }
+  return static_cast<uint32_t>(n);
+}
+
 struct QuickRespond {
   std::string listen;
   std::string cert;
@@ -88,6 +130,9 @@ std::string parseRespond(int argc, char** argv, QuickRespond& q) {
       q.access_log = true;
       continue;
     }
+    if (!isOneOf(arg, kRespondOptions)) {
+      return "unknown option " + std::string(arg);
+    }
     auto v = value(arg);
     if (!v) {
       return std::string(arg) + " needs a value";
@@ -97,7 +142,7 @@ std::string parseRespond(int argc, char** argv, QuickRespond& q) {
     } else if (arg == "--status") {
       char* end = nullptr;
       const long s = std::strtol(v->c_str(), &end, 10);
-      if (*end != '\0' || s < 200 || s > 599) {
+      if (!isDigits(*v) || *end != '\0' || s < 200 || s > 599) {
         return "--status: expected an integer from 200 to 599, got '" + *v + "'";
       }
       q.action.status = static_cast<int>(s);
@@ -127,11 +172,16 @@ std::string parseRespond(int argc, char** argv, QuickRespond& q) {
       while (!val.empty() && val.front() == ' ') {
         val.erase(0, 1);
       }
+      // The same rules as a file's respond.headers: no second Content-Length,
+      // no CR/LF smuggling another header or response into the answer.
+      if (const std::string why = config::respondHeaderProblem(name, val); !why.empty()) {
+        return "--header '" + name + "': " + why;
+      }
       q.action.headers.emplace_back(std::move(name), std::move(val));
     } else if (arg == "--delay") {
       const auto d = config::parseDuration(*v);
-      if (!d) {
-        return "--delay: expected a duration like 500ms or 2s, got '" + *v + "'";
+      if (!d || *d > kMaxDelay) {
+        return "--delay: expected a duration up to 1h like 500ms or 2s, got '" + *v + "'";
       }
       q.action.delay = *d;
     } else if (arg == "--cert") {
@@ -139,12 +189,11 @@ std::string parseRespond(int argc, char** argv, QuickRespond& q) {
     } else if (arg == "--key") {
       q.key = *v;
     } else if (arg == "--workers") {
-      char* end = nullptr;
-      const long n = std::strtol(v->c_str(), &end, 10);
-      if (*end != '\0' || n < 1 || n > 1024) {
+      const std::optional<uint32_t> n = parseWorkers(*v);
+      if (!n) {
         return "--workers: expected an integer from 1 to 1024, got '" + *v + "'";
       }
-      q.workers = static_cast<uint32_t>(n);
+      q.workers = *n;
     } else {
       return "unknown option " + std::string(arg);
     }
@@ -223,6 +272,9 @@ std::string parseProxy(int argc, char** argv, std::string& yaml) {
       insecure = true;
       continue;
     }
+    if (!isOneOf(arg, kProxyOptions)) {
+      return "unknown option " + std::string(arg);
+    }
     if (i + 1 >= argc) {
       return std::string(arg) + " needs a value";
     }
@@ -249,6 +301,9 @@ std::string parseProxy(int argc, char** argv, std::string& yaml) {
   }
   if (listen.empty() || to.empty()) {
     return "proxy needs --listen ADDR and at least one --to URL";
+  }
+  if (lb != "round_robin" && lb != "least_request") {
+    return "--lb: expected round_robin or least_request, got '" + lb + "'";
   }
   if (cert.empty() != key.empty()) {
     return "--cert and --key go together";
@@ -279,6 +334,56 @@ std::string parseProxy(int argc, char** argv, std::string& yaml) {
     yaml += "limits:\n  max_body_bytes: " + yamlQuote(max_body) + "\n";
   }
   return "";
+}
+
+// The option a key of parseProxy's document came from, so an error names
+// what the operator typed: "clusters[0].endpoints[1]" -> "--to".
+std::string proxyFlagOf(const std::string& key) {
+  static const std::pair<std::string_view, std::string_view> kFlags[] = {
+      {"workers", "--workers"},
+      {"listeners[0].address", "--listen"},
+      {"listeners[0].tls", "--cert/--key"},
+      {"clusters[0].endpoints", "--to"},
+      {"clusters[0].lb", "--lb"},
+      {"clusters[0].tls", "--ca"},
+      {"limits.max_body_bytes", "--max-body"},
+  };
+  for (const auto& [prefix, flag] : kFlags) {
+    if (std::string_view(key).starts_with(prefix)) {
+      return std::string(flag);
+    }
+  }
+  return key.empty() ? std::string("proxy") : key;
+}
+
+// The parts of a reloaded file that only a restart applies: the worker
+// count, the access log and the workers' per-connection limits and timeouts.
+std::string needsRestart(const config::Config& running, const config::Config& next) {
+  std::vector<std::string_view> changed;
+  if (next.workers != running.workers) {
+    changed.push_back("workers");
+  }
+  const config::Limits& a = running.limits;
+  const config::Limits& b = next.limits;
+  if (a.max_head_bytes != b.max_head_bytes || a.max_headers != b.max_headers || a.max_uri_bytes != b.max_uri_bytes ||
+      a.max_body_bytes != b.max_body_bytes || a.max_requests_per_connection != b.max_requests_per_connection) {
+    changed.push_back("limits");
+  }
+  const config::Timeouts& t = running.timeouts;
+  const config::Timeouts& u = next.timeouts;
+  if (t.header != u.header || t.idle != u.idle || t.park != u.park) {
+    changed.push_back("timeouts (header, idle, park)");
+  }
+  const config::AccessLog& l = running.access_log;
+  const config::AccessLog& m = next.access_log;
+  if (l.enabled != m.enabled || l.path != m.path || l.format != m.format) {
+    changed.push_back("access_log");
+  }
+  std::string out;
+  for (size_t i = 0; i < changed.size(); ++i) {
+    out += (i == 0 ? "" : ", ") + std::string(changed[i]);
+  }
+  return out;
 }
 
 struct Control {
@@ -332,7 +437,15 @@ void onReload(uv_signal_t* h, int) {
   c->retired_health.push_back(std::move(c->health));
   c->health = std::make_unique<proxy::HealthChecker>(c->loop, c->workers->upstreams());
   c->health->start();
+  // Said, not silently dropped: the operator must not believe these applied.
+  const std::string pending = needsRestart(*c->config, *result.config);
+  // The next drain uses the reloaded timeouts.drain.
+  c->config = result.config;
   std::fprintf(stderr, "plexgate: reloaded %s\n", c->config_path.c_str());
+  if (!pending.empty()) {
+    std::fprintf(stderr, "plexgate: warning: %s changed in %s; the running values stay until a restart\n",
+                 pending.c_str(), c->config_path.c_str());
+  }
 }
 
 int runServer(config::ConfigPtr cfg, const std::string& config_path = "") {
@@ -355,11 +468,9 @@ int runServer(config::ConfigPtr cfg, const std::string& config_path = "") {
     std::fprintf(stderr, "plexgate: %s\n", error.c_str());
     return 1;
   }
-  for (size_t i = 0; i < cfg->listeners.size(); ++i) {
-    std::fprintf(stderr, "plexgate: listener %s on %s://%s (%zu workers)\n", cfg->listeners[i].name.c_str(),
-                 cfg->listeners[i].tls_context ? "https" : "http", c.workers->addresses()[i].toString().c_str(),
-                 c.workers->size());
-  }
+  // Caught before the "listener ... on" lines announce the process ready:
+  // a SIGHUP sent on seeing them used to find the default action (exit).
+  // The callbacks run only once the loop runs, after the setup below.
   uv_signal_init(c.loop.uv(), &c.sigterm);
   uv_signal_init(c.loop.uv(), &c.sigint);
   c.sigterm.data = c.sigint.data = &c;
@@ -368,6 +479,11 @@ int runServer(config::ConfigPtr cfg, const std::string& config_path = "") {
   uv_signal_init(c.loop.uv(), &c.sighup);
   c.sighup.data = &c;
   uv_signal_start(&c.sighup, &onReload, SIGHUP);
+  for (size_t i = 0; i < cfg->listeners.size(); ++i) {
+    std::fprintf(stderr, "plexgate: listener %s on %s://%s (%zu workers)\n", cfg->listeners[i].name.c_str(),
+                 cfg->listeners[i].tls_context ? "https" : "http", c.workers->addresses()[i].toString().c_str(),
+                 c.workers->size());
+  }
   for (const std::string& name : c.workers->upstreams()->unresolved()) {
     std::fprintf(stderr, "plexgate: warning: upstream %s does not resolve; requests to it get 502\n", name.c_str());
   }
@@ -444,7 +560,7 @@ int main(int argc, char** argv) {
     }
     const auto result = config::loadString(yaml, "plexgate proxy");
     if (!result.ok()) {
-      return usageError(result.error->message + " (" + result.error->key + ")");
+      return usageError(proxyFlagOf(result.error->key) + ": " + result.error->message);
     }
     return runServer(result.config);
   }

@@ -1,6 +1,8 @@
 #include "engine/config/config_loader.h"
 
 #include <arpa/inet.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <cerrno>
@@ -56,6 +58,8 @@ constexpr int64_t kMsPerMinute = 60 * kMsPerSecond;
 constexpr int64_t kMsPerHour = 60 * kMsPerMinute;
 
 constexpr uint64_t kMaxWorkers = 1024;
+// No configuration comes near this; a bigger "file" is a mistake (/dev/zero).
+constexpr size_t kMaxFileBytes = 64 * kMiB;
 constexpr uint64_t kMaxBodySize = kGiB;  // body_size: N
 constexpr Millis kMaxDelay{kMsPerHour};
 constexpr Millis kMaxTimeout{24 * kMsPerHour};
@@ -143,6 +147,22 @@ void readAddress(const MapEntry& entry, Listener& listener) {
   listener.port = static_cast<uint16_t>(*port);
 }
 
+// One spelling per bound address: "localhost" is bound as 127.0.0.1, and
+// "[0:0::1]" is "[::1]".
+std::string canonicalAddress(const Listener& listener) {
+  const bool v6 = listener.host.find(':') != std::string::npos;
+  const std::string host = listener.host == "localhost" ? "127.0.0.1" : listener.host;
+  unsigned char bytes[sizeof(struct in6_addr)];
+  char text[INET6_ADDRSTRLEN] = {};
+  const int family = v6 ? AF_INET6 : AF_INET;
+  if (inet_pton(family, host.c_str(), bytes) != 1 ||
+      inet_ntop(family, bytes, text, sizeof(text)) == nullptr) {
+    return listener.address;  // readAddress accepted it, so this does not happen
+  }
+  return (v6 ? "[" + std::string(text) + "]" : std::string(text)) + ":" +
+         std::to_string(listener.port);
+}
+
 // "10.0.0.0/8", "::1/128"; a bare address gets /32 or /128 added.
 std::vector<std::string> readTrustedProxies(const MapEntry& entry) {
   std::vector<std::string> ranges;
@@ -211,25 +231,37 @@ std::string readRouteHost(const MapEntry& entry) {
   return host;
 }
 
+std::string headerNameProblem(std::string_view name) {
+  if (!isToken(name)) {
+    return "expected a header name of letters, digits and !#$%&'*+-.^_`|~, got " + quoted(name);
+  }
+  for (std::string_view computed : kComputedHeaders) {
+    if (equalsIgnoreCase(name, computed)) {
+      return "this header cannot be set; plexgate computes it";
+    }
+  }
+  return "";
+}
+
+std::string headerValueProblem(std::string_view value) {
+  if (value.find_first_of(std::string_view("\r\n\0", 3)) != std::string_view::npos) {
+    return "header values must not contain CR, LF or NUL";
+  }
+  return "";
+}
+
 std::vector<std::pair<std::string, std::string>> readHeaders(const MapEntry& entry) {
   const MapReader map(entry.value, entry.path, entry.line, std::nullopt,
                       "a mapping of header names to values");
   std::vector<std::pair<std::string, std::string>> headers;
   headers.reserve(map.entries().size());
   for (const MapEntry& header : map.entries()) {
-    if (!isToken(header.key)) {
-      fail(header.key_line, header.path,
-           "expected a header name of letters, digits and !#$%&'*+-.^_`|~, got " +
-               quoted(header.key));
-    }
-    for (std::string_view computed : kComputedHeaders) {
-      if (equalsIgnoreCase(header.key, computed)) {
-        fail(header.key_line, header.path, "this header cannot be set; plexgate computes it");
-      }
+    if (const std::string why = headerNameProblem(header.key); !why.empty()) {
+      fail(header.key_line, header.path, why);
     }
     std::string value = readString(header);
-    if (value.find_first_of(std::string_view("\r\n\0", 3)) != std::string::npos) {
-      fail(header.line, header.path, "header values must not contain CR, LF or NUL");
+    if (const std::string why = headerValueProblem(value); !why.empty()) {
+      fail(header.line, header.path, why);
     }
     headers.emplace_back(header.key, std::move(value));
   }
@@ -331,10 +363,23 @@ std::vector<Route> readRoutes(const MapEntry& entry, ClusterRefs& refs) {
   if (!entry.value.IsSequence()) {
     fail(entry.line, entry.path, "expected a sequence of routes, got " + describe(entry.value));
   }
+  // Host and prefix of each route -> its line: the first of two equal ones
+  // always wins, so the second could never answer a request.
+  std::map<std::pair<std::string, std::string>, int> firstLine;
   size_t index = 0;
   for (const YAML::Node& item : entry.value) {
-    routes.push_back(readRoute(item, detail::indexPath(entry.path, index),
-                               detail::lineOf(item, entry.line), refs));
+    const std::string path = detail::indexPath(entry.path, index);
+    const int line = detail::lineOf(item, entry.line);
+    Route route = readRoute(item, path, line, refs);
+    const auto [first, inserted] = firstLine.emplace(std::pair(route.host, route.prefix), line);
+    if (!inserted) {
+      fail(line, path,
+           "duplicate route: prefix " + quoted(route.prefix) +
+               (route.host.empty() ? std::string() : " with host " + quoted(route.host)) +
+               " is already routed on line " + std::to_string(first->second) +
+               ", which would always win");
+    }
+    routes.push_back(std::move(route));
     ++index;
   }
   return routes;
@@ -350,6 +395,7 @@ std::vector<Listener> readListeners(const MapEntry& entry, ClusterRefs& refs) {
   }
   std::vector<Listener> listeners;
   std::map<std::string, int, std::less<>> nameLines;
+  std::map<std::string, std::pair<std::string, int>, std::less<>> addressLines;
   size_t index = 0;
   for (const YAML::Node& item : entry.value) {
     const MapReader map(item, detail::indexPath(entry.path, index),
@@ -383,6 +429,19 @@ std::vector<Listener> readListeners(const MapEntry& entry, ClusterRefs& refs) {
         listener.routes = readRoutes(field, refs);
       } else if (field.key == "tls") {
         detail::readListenerTls(field, listener);
+      }
+    }
+    // Listeners bind with SO_REUSEPORT, so two on one address would both
+    // bind and the kernel would split connections between their routes.
+    if (listener.port != 0) {
+      const MapEntry* address = map.find("address");
+      const auto [first, inserted] =
+          addressLines.emplace(canonicalAddress(listener), std::pair(listener.name, address->line));
+      if (!inserted) {
+        fail(address->line, address->path,
+             "address " + quoted(listener.address) + " is already used by listener " +
+                 quoted(first->second.first) + " (line " + std::to_string(first->second.second) +
+                 ")");
       }
     }
     listeners.push_back(std::move(listener));
@@ -480,6 +539,30 @@ Timeouts readTimeouts(const MapEntry& entry) {
   return timeouts;
 }
 
+// Why fopen(path, "a") would fail, or "": a directory, a file that is not
+// writable, or one that does not exist in a directory that is not writable.
+std::string appendProblem(const std::string& path) {
+  struct stat st {};
+  if (::stat(path.c_str(), &st) == 0) {
+    if (S_ISDIR(st.st_mode)) {
+      return std::strerror(EISDIR);
+    }
+    return ::access(path.c_str(), W_OK) == 0 ? std::string() : std::strerror(errno);
+  }
+  if (errno != ENOENT) {
+    return std::strerror(errno);
+  }
+  const size_t slash = path.rfind('/');
+  const std::string dir = slash == std::string::npos ? "." : slash == 0 ? "/" : path.substr(0, slash);
+  if (::stat(dir.c_str(), &st) != 0) {
+    return std::strerror(errno);
+  }
+  if (!S_ISDIR(st.st_mode)) {
+    return std::strerror(ENOTDIR);
+  }
+  return ::access(dir.c_str(), W_OK | X_OK) == 0 ? std::string() : std::strerror(errno);
+}
+
 AccessLog readAccessLog(const MapEntry& entry) {
   const MapReader map(entry.value, entry.path, entry.line, kAccessLogKeys);
   AccessLog log;
@@ -492,6 +575,15 @@ AccessLog readAccessLog(const MapEntry& entry) {
       static const std::vector<std::string_view> kFormats = {"combined", "json"};
       log.format = readChoice(field, kFormats) == 0 ? AccessLogFormat::Combined
                                                     : AccessLogFormat::Json;
+    }
+  }
+  // Start-up opens the file for appending; --check must refuse what that
+  // would, without creating the file.
+  if (log.enabled && log.path != "-") {
+    const MapEntry* path = map.find("path");
+    std::string why = appendProblem(log.path);
+    if (!why.empty()) {
+      fail(path->line, path->path, "cannot open " + quoted(log.path) + " for appending: " + why);
     }
   }
   return log;
@@ -568,6 +660,13 @@ LoadResult failure(std::string_view source, int line, std::string key, std::stri
 
 }  // namespace
 
+std::string respondHeaderProblem(std::string_view name, std::string_view value) {
+  if (std::string why = headerNameProblem(name); !why.empty()) {
+    return why;
+  }
+  return headerValueProblem(value);
+}
+
 std::string ConfigError::toString() const {
   std::string out = file;
   if (line > 0) {
@@ -610,10 +709,16 @@ LoadResult loadString(std::string_view yaml, std::string_view source_name) {
 LoadResult loadFile(const std::string& path) {
   std::string text;
   int error = 0;
+  bool tooLarge = false;
   if (std::FILE* file = std::fopen(path.c_str(), "rb")) {
     char buf[16 * 1024];
     size_t n = 0;
     while ((n = std::fread(buf, 1, sizeof(buf), file)) > 0) {
+      // /dev/zero or a runaway generator would otherwise take every byte of memory.
+      if (text.size() + n > kMaxFileBytes) {
+        tooLarge = true;
+        break;
+      }
       text.append(buf, n);
     }
     if (std::ferror(file)) {
@@ -625,6 +730,9 @@ LoadResult loadFile(const std::string& path) {
   }
   if (error != 0) {
     return failure(path, 0, "", std::string("cannot read: ") + std::strerror(error));
+  }
+  if (tooLarge) {
+    return failure(path, 0, "", "cannot read: larger than " + formatSize(kMaxFileBytes));
   }
   return loadString(text, path);
 }

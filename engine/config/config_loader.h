@@ -32,12 +32,19 @@ struct LoadResult {
 };
 
 // Reads and validates a file; Config::source is `path`. An unreadable file
-// yields "PATH: cannot read: <strerror>".
+// yields "PATH: cannot read: <strerror>", one past 64 MiB (/dev/zero)
+// "PATH: cannot read: larger than 64m".
 [[nodiscard]] LoadResult loadFile(const std::string& path);
 
 // Validates YAML text; `source_name` stands in for the file name in errors
 // and becomes Config::source.
 [[nodiscard]] LoadResult loadString(std::string_view yaml, std::string_view source_name);
+
+// Why a `respond` route could not send the header NAME: VALUE, as the file's
+// `headers:` refuses it (not a token, one plexgate computes such as
+// Content-Length, CR/LF/NUL in the value); "" when it can. For `plexgate
+// respond --header`, which has no file.
+[[nodiscard]] std::string respondHeaderProblem(std::string_view name, std::string_view value);
 
 // "16384", "16k", "16K", "1m", "2g" (binary multiples). std::nullopt on any
 // other form (signs, spaces, fractions, other suffixes) or past UINT64_MAX.

@@ -18,6 +18,7 @@ constexpr size_t kMaxShownBytes = 60;
 // Typos are short; comparing a pasted paragraph against every key is waste.
 constexpr size_t kMaxSuggestLength = 64;
 constexpr size_t kMaxSuggestDistance = 2;
+constexpr std::string_view kUtf8Bom = "\xEF\xBB\xBF";
 
 std::string toLower(std::string_view text) {
   std::string out(text);
@@ -37,7 +38,9 @@ size_t maxEvents(size_t inputBytes) {
 
 class StreamChecker : public YAML::EventHandler {
  public:
-  explicit StreamChecker(std::string_view text) : text_(text) {}
+  // Marks count bytes after a UTF-8 byte order mark; `text` must be UTF-8.
+  explicit StreamChecker(std::string_view text)
+      : text_(text), offset_(text.starts_with(kUtf8Bom) ? kUtf8Bom.size() : 0) {}
 
   void OnDocumentStart(const YAML::Mark& mark) override {
     // A document must start past the previous one, or the parser is stuck.
@@ -54,6 +57,7 @@ class StreamChecker : public YAML::EventHandler {
   void OnScalar(const YAML::Mark& mark, const std::string&, YAML::anchor_t,
                 const std::string&) override {
     node(mark, false);
+    checkQuoteClosed(mark);
   }
   void OnSequenceStart(const YAML::Mark& mark, const std::string&, YAML::anchor_t,
                        YAML::EmitterStyle::value) override {
@@ -82,9 +86,58 @@ class StreamChecker : public YAML::EventHandler {
     }
   }
 
+  // yaml-cpp 0.7 ends a quoted scalar that is never closed at the end of the
+  // input without complaint, swallowing every line after the opening quote
+  // into the value ("body: \"hi" then "status: 500" loads as one body). The
+  // scalar's mark is at its properties (tag, anchor) or its first byte.
+  void checkQuoteClosed(const YAML::Mark& mark) const {
+    if (mark.pos < 0) {
+      return;
+    }
+    size_t i = static_cast<size_t>(mark.pos) + offset_;
+    // Skip "!tag" and "&anchor" properties, and the space or comments after them.
+    while (i < text_.size() && (text_[i] == '!' || text_[i] == '&')) {
+      while (i < text_.size() && !isBlank(text_[i])) {
+        ++i;
+      }
+      while (i < text_.size() && (isBlank(text_[i]) || text_[i] == '#')) {
+        if (text_[i] == '#') {
+          while (i < text_.size() && text_[i] != '\n') {
+            ++i;
+          }
+        } else {
+          ++i;
+        }
+      }
+    }
+    if (i >= text_.size() || (text_[i] != '"' && text_[i] != '\'')) {
+      return;
+    }
+    const char quote = text_[i];
+    for (++i; i < text_.size(); ++i) {
+      if (quote == '"' && text_[i] == '\\') {
+        ++i;  // an escape: the next byte is never the closing quote
+      } else if (text_[i] == quote) {
+        if (quote == '\'' && i + 1 < text_.size() && text_[i + 1] == '\'') {
+          ++i;  // '' is a quote inside a single-quoted string
+        } else {
+          return;
+        }
+      }
+    }
+    fail(lineOf(mark), "",
+         std::string("YAML syntax error: the ") + (quote == '"' ? "double" : "single") +
+             "-quoted string starting on this line is never closed");
+  }
+
+  static bool isBlank(char c) { return c == ' ' || c == '\t' || c == '\r' || c == '\n'; }
+
   [[noreturn]] void stuck(const YAML::Mark& mark) const {
     if (mark.pos >= 0 && static_cast<size_t>(mark.pos) < text_.size()) {
-      fail(lineOf(mark), "", "YAML syntax error: unexpected " + quoted(text_.substr(mark.pos, 1)));
+      const size_t at = static_cast<size_t>(mark.pos) + offset_;
+      if (at < text_.size()) {
+        fail(lineOf(mark), "", "YAML syntax error: unexpected " + quoted(text_.substr(at, 1)));
+      }
     }
     fail(lineOf(mark), "", "YAML syntax error: the parser stopped making progress");
   }
@@ -92,15 +145,75 @@ class StreamChecker : public YAML::EventHandler {
   static int lineOf(const YAML::Mark& mark) { return mark.line < 0 ? 1 : mark.line + 1; }
 
   std::string_view text_;
+  size_t offset_ = 0;
   YAML::Mark last_;
   size_t events_ = 0;
   size_t documents_ = 0;
   int lastStart_ = -1;
 };
 
+// Length of the UTF-8 sequence at text[i], or 0 when it is not one (bad lead
+// or continuation byte, overlong form, surrogate, past U+10FFFF, cut short).
+size_t utf8Length(std::string_view text, size_t i) {
+  const auto byte = [&](size_t k) { return static_cast<unsigned char>(text[k]); };
+  const unsigned char lead = byte(i);
+  if (lead < 0x80) {
+    return 1;
+  }
+  size_t length = 0;
+  unsigned char low = 0x80;  // bounds of the second byte
+  unsigned char high = 0xBF;
+  if (lead >= 0xC2 && lead <= 0xDF) {
+    length = 2;
+  } else if (lead >= 0xE0 && lead <= 0xEF) {
+    length = 3;
+    low = lead == 0xE0 ? 0xA0 : 0x80;
+    high = lead == 0xED ? 0x9F : 0xBF;
+  } else if (lead >= 0xF0 && lead <= 0xF4) {
+    length = 4;
+    low = lead == 0xF0 ? 0x90 : 0x80;
+    high = lead == 0xF4 ? 0x8F : 0xBF;
+  } else {
+    return 0;
+  }
+  if (i + length > text.size() || byte(i + 1) < low || byte(i + 1) > high) {
+    return 0;
+  }
+  for (size_t k = 2; k < length; ++k) {
+    if (byte(i + k) < 0x80 || byte(i + k) > 0xBF) {
+      return 0;
+    }
+  }
+  return length;
+}
+
+// yaml-cpp passes bytes that are not UTF-8 through into values and keys (and
+// so into messages and onto the wire); YAML streams are Unicode, and ours are
+// UTF-8, so such a file is refused where its first bad byte is.
+void checkUtf8(std::string_view text) {
+  if (text.starts_with("\xFE\xFF") || text.starts_with("\xFF\xFE") ||
+      text.starts_with(std::string_view("\0\0\xFE\xFF", 4))) {
+    fail(1, "", "the file is UTF-16 or UTF-32; save it as UTF-8");
+  }
+  int line = 1;
+  for (size_t i = 0; i < text.size();) {
+    const size_t length = utf8Length(text, i);
+    if (length == 0) {
+      char hex[8];
+      std::snprintf(hex, sizeof(hex), "0x%02X", static_cast<unsigned char>(text[i]));
+      fail(line, "", std::string("the file is not valid UTF-8 (byte ") + hex + " on this line)");
+    }
+    if (text[i] == '\n') {
+      ++line;
+    }
+    i += length;
+  }
+}
+
 }  // namespace
 
 void checkSingleDocument(std::string_view yaml) {
+  checkUtf8(yaml);
   std::istringstream in{std::string(yaml)};
   YAML::Parser parser(in);
   StreamChecker checker(yaml);
@@ -233,6 +346,9 @@ MapReader::MapReader(const YAML::Node& node, std::string path, int line,
     entry.line = entry.value.IsNull() ? keyLine : lineOf(entry.value, keyLine);
 
     if (allowed_ && std::find(allowed_->begin(), allowed_->end(), entry.key) == allowed_->end()) {
+      if (entry.key == "<<") {
+        fail(keyLine, entry.path, "YAML merge keys ('<<') are not supported; write the keys out");
+      }
       fail(keyLine, entry.path, unknownKeyMessage(entry.key));
     }
     const auto [seen, inserted] = firstLine.emplace(entry.key, keyLine);

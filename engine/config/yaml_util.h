@@ -42,7 +42,9 @@ std::string indexPath(const std::string& parent, size_t index);
 size_t editDistance(std::string_view a, std::string_view b);
 
 // Runs yaml-cpp's parser over the whole stream without building nodes and
-// fails unless it holds at most one non-empty document. It also guards
+// fails unless it is UTF-8 and holds at most one non-empty document, with
+// every quoted scalar closed (yaml-cpp 0.7 quietly ends an unclosed one at
+// the end of the input). It also guards
 // YAML::Load: yaml-cpp 0.7 never stops on some malformed input (a stray ','
 // at document level yields endless empty documents), so a parser that stops
 // advancing is reported as a syntax error at that spot.
