@@ -390,7 +390,8 @@ struct Control {
   loop::EventLoop loop;
   std::unique_ptr<server::WorkerSet> workers;
   std::unique_ptr<proxy::HealthChecker> health;
-  config::ConfigPtr config;
+  config::ConfigPtr config;   // the last file loaded; its timeouts.drain applies
+  config::ConfigPtr started;  // what the workers were built with (see needsRestart)
   uv_signal_t sigterm;
   uv_signal_t sigint;
   uv_signal_t sighup;
@@ -438,7 +439,7 @@ void onReload(uv_signal_t* h, int) {
   c->health = std::make_unique<proxy::HealthChecker>(c->loop, c->workers->upstreams());
   c->health->start();
   // Said, not silently dropped: the operator must not believe these applied.
-  const std::string pending = needsRestart(*c->config, *result.config);
+  const std::string pending = needsRestart(*c->started, *result.config);
   // The next drain uses the reloaded timeouts.drain.
   c->config = result.config;
   std::fprintf(stderr, "plexgate: reloaded %s\n", c->config_path.c_str());
@@ -461,6 +462,7 @@ int runServer(config::ConfigPtr cfg, const std::string& config_path = "") {
   }
   Control c;
   c.config = cfg;
+  c.started = cfg;
   c.config_path = config_path;
   std::string error;
   c.workers = server::WorkerSet::create(cfg, workers, access_log.get(), error);

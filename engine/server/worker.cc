@@ -139,6 +139,12 @@ void Worker::drain(config::Millis timeout) {
 
 void Worker::doDrain(config::Millis timeout) {
   if (draining_) {
+    // A second drain (a second SIGTERM asks for 0 ms) can only bring the
+    // deadline closer; 0 force-closes every client on the next loop turn.
+    const auto ms = static_cast<uint64_t>(timeout.count());
+    if (drain_timer_open_ && ms < uv_timer_get_due_in(&drain_timer_)) {
+      uv_timer_start(&drain_timer_, &Worker::onDrainDeadline, ms, 0);
+    }
     return;
   }
   draining_ = true;
