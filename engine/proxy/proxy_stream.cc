@@ -160,14 +160,14 @@ void ProxyStream::sendBody(const buf::SliceRef& slice, const char* data, size_t 
   }
   out_.appendRef(slice, data, len);
   up_->conn().write(out_);
-  if (!got_response_bytes_) {
-    armTimer(cluster_->config->idle_timeout);
-  }
+  // Request body moving is progress, also after an interim 100 Continue.
+  armTimer(cluster_->config->idle_timeout);
 }
 
 void ProxyStream::endBody() {
   request_complete_ = true;
-  if (state_ == State::Waiting && !got_response_bytes_) {
+  if (state_ == State::Waiting) {
+    // Interim responses do not count: the final head is due in time.
     armTimer(cluster_->config->response_timeout);
   }
 }
@@ -272,7 +272,10 @@ void ProxyStream::parseResponse() {
   }
   if (state_ == State::Receiving || state_ == State::Waiting) {
     down_.downstreamFlush();
-    if (got_response_bytes_) {
+    // Only a body in motion is kept alive by each byte. While the head is
+    // due, response_timeout (armed when the request ended) keeps running,
+    // so a head (or a run of 1xx) trickled a byte at a time still ends in 504.
+    if (state_ == State::Receiving) {
       armTimer(cluster_->config->idle_timeout);
     }
   }
