@@ -38,6 +38,185 @@ clusters:
 
 using UpstreamSideProbeTest = ServerTest;
 
+// An upstream that sends no length and then dies (RST) mid-body: an
+// HTTP/1.1 client must be able to tell the body was cut short, so the body
+// is re-framed as chunked and the last chunk is sent only on a clean close.
+TEST_F(UpstreamSideProbeTest, CloseDelimitedBodyCutByResetIsNotCompleteForHttp11Client) {
+  ScriptedUpstream up([](UpstreamConn& c) {
+    if (!c.readRequest()) {
+      return;
+    }
+    c.send("HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\n\r\npartial");
+    c.readRaw(1, milliseconds(100));  // let the proxy forward the first bytes
+    c.reset();
+  });
+  start(config(up.url()));
+  TestClient c(port());
+  ASSERT_TRUE(c.send(get("/")));
+  const std::string raw = c.readAll(milliseconds(3000));
+  EXPECT_NE(raw.find("partial"), std::string::npos);
+  // Whatever arrived must not parse as a whole response.
+  EXPECT_NE(raw.find("Transfer-Encoding: chunked"), std::string::npos) << raw;
+  EXPECT_EQ(raw.find("0\r\n\r\n"), std::string::npos) << raw;
+}
+
+TEST_F(UpstreamSideProbeTest, CloseDelimitedBodyEndedCleanlyIsCompleteForBothClientVersions) {
+  ScriptedUpstream up([](UpstreamConn& c) {
+    if (!c.readRequest()) {
+      return;
+    }
+    c.send("HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\n\r\nwhole body");
+    c.close();
+  });
+  start(config(up.url()));
+  {
+    TestClient c(port());
+    ASSERT_TRUE(c.send(get("/")));
+    auto r = c.readResponse(milliseconds(3000));
+    ASSERT_TRUE(r);
+    EXPECT_EQ(r->status, 200);
+    EXPECT_EQ(r->body, "whole body");
+    EXPECT_TRUE(r->chunked);
+    // Re-framed, the client connection can carry the next request.
+    ASSERT_TRUE(c.send(get("/2")));
+    auto r2 = c.readResponse(milliseconds(3000));
+    ASSERT_TRUE(r2);
+    EXPECT_EQ(r2->body, "whole body");
+  }
+  {
+    TestClient c(port());
+    ASSERT_TRUE(c.send("GET / HTTP/1.0\r\nConnection: keep-alive\r\n\r\n"));
+    auto r = c.readResponse(milliseconds(3000));
+    ASSERT_TRUE(r);
+    EXPECT_EQ(r->body, "whole body");
+    EXPECT_FALSE(r->chunked);  // an HTTP/1.0 client cannot take chunks: read until close
+    EXPECT_EQ(r->header("Connection"), "close");
+    EXPECT_TRUE(c.waitClosed(milliseconds(3000)));
+  }
+}
+
+// RFC 9110 8.6: a 304 may carry the Content-Length the 200 would have had,
+// and never has a body. The exchange ends at the head: the next request on
+// the client connection must not wait for 1234 bytes that never come.
+TEST_F(UpstreamSideProbeTest, NotModifiedWithContentLengthEndsAtTheHead) {
+  ScriptedUpstream up([](UpstreamConn& c) {
+    if (!c.readRequest()) {
+      return;
+    }
+    c.send("HTTP/1.1 304 Not Modified\r\nETag: \"v1\"\r\nContent-Length: 1234\r\n\r\n");
+    while (c.readRequest()) {
+      c.sendResponse(200, "next");
+    }
+  });
+  start(config(up.url(), "    idle_timeout: 10s\n    response_timeout: 10s\n"));
+  TestClient c(port());
+  ASSERT_TRUE(c.send(get("/", "If-None-Match: \"v1\"\r\n")));
+  auto r = c.readResponse(milliseconds(3000), /*head_request=*/true);
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->status, 304);
+  ASSERT_TRUE(c.send(get("/2")));
+  auto r2 = c.readResponse(milliseconds(2000));
+  ASSERT_TRUE(r2) << "the request after a 304 with Content-Length stalled";
+  EXPECT_EQ(r2->body, "next");
+  EXPECT_EQ(up.connectionsAccepted(), 1u);  // nothing was left unread: pooled
+}
+
+// Bytes after a 204 are not its body: they are garbage on that connection,
+// which must be closed, never handed to the next request.
+TEST_F(UpstreamSideProbeTest, BytesAfterNoContentDiscardTheConnection) {
+  std::atomic<int> conns{0};
+  ScriptedUpstream up([&](UpstreamConn& c) {
+    const int n = ++conns;
+    while (c.readRequest()) {
+      if (n == 1) {
+        c.send("HTTP/1.1 204 No Content\r\nContent-Length: 5\r\n\r\nHELLO");
+      } else {
+        c.sendResponse(200, "fresh");
+      }
+    }
+  });
+  start(config(up.url()));
+  TestClient c(port());
+  ASSERT_TRUE(c.send(get("/")));
+  auto r = c.readResponse(milliseconds(3000), /*head_request=*/true);  // the client parser would wait for 5 bytes
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->status, 204);
+  EXPECT_FALSE(r->hasHeader("Transfer-Encoding"));
+  ASSERT_TRUE(c.send(get("/2")));
+  auto r2 = c.readResponse(milliseconds(3000));
+  ASSERT_TRUE(r2);
+  EXPECT_EQ(r2->body, "fresh");
+  EXPECT_EQ(up.connectionsAccepted(), 2u);
+  EXPECT_EQ(c.extra(), "");
+}
+
+// 1xx responses have no body either, whatever they claim.
+TEST_F(UpstreamSideProbeTest, InterimResponsesNeverHaveABody) {
+  ScriptedUpstream up([](UpstreamConn& c) {
+    if (!c.readRequest()) {
+      return;
+    }
+    std::string interim;
+    for (int i = 0; i < 20; ++i) {
+      interim +=
+          "HTTP/1.1 102 Processing\r\n\r\nHTTP/1.1 103 Early Hints\r\nLink: </a.css>; rel=preload\r\n"
+          "Content-Length: 5\r\n\r\n";
+    }
+    c.send(interim + "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok");
+    c.readRequest();
+  });
+  start(config(up.url()));
+  TestClient c(port());
+  ASSERT_TRUE(c.send(get("/")));
+  auto r = c.readResponse(milliseconds(3000));
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->status, 200);
+  EXPECT_EQ(r->body, "ok");
+}
+
+TEST_F(UpstreamSideProbeTest, StatusBelow100Is502) {
+  ScriptedUpstream up([](UpstreamConn& c) {
+    if (c.readRequest()) {
+      c.send("HTTP/1.1 99 Odd\r\nContent-Length: 2\r\n\r\nok");
+      c.readRequest(milliseconds(2000));
+    }
+  });
+  start(config(up.url()));
+  TestClient c(port());
+  ASSERT_TRUE(c.send(get("/")));
+  auto r = c.readResponse(milliseconds(3000));
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->status, 502);
+  EXPECT_NE(r->body.find("\"messageNumber\":\"PGW502E\""), std::string::npos) << r->body;
+}
+
+// A transfer coding other than chunked cannot be forwarded faithfully (the
+// Transfer-Encoding field is hop-by-hop and rewritten): nginx answers 502
+// "upstream sent unknown Transfer-Encoding"; so must we, rather than hand
+// the client gzip-coded bytes labelled as plain ones.
+TEST_F(UpstreamSideProbeTest, TransferCodingOtherThanChunkedIs502) {
+  for (const char* te : {"gzip", "gzip, chunked"}) {
+    ScriptedUpstream up([te](UpstreamConn& c) {
+      if (c.readRequest()) {
+        c.send(std::string("HTTP/1.1 200 OK\r\nTransfer-Encoding: ") + te + "\r\n\r\n" +
+               (std::string(te) == "gzip" ? "coded" : "5\r\ncoded\r\n0\r\n\r\n"));
+        c.readRequest(milliseconds(2000));
+      }
+    });
+    TestServer server(config(up.url()));
+    ASSERT_NE(server.port(), 0);
+    {
+      TestClient c(server.port());
+      ASSERT_TRUE(c.send(get("/")));
+      auto r = c.readResponse(milliseconds(3000));
+      ASSERT_TRUE(r) << te;
+      EXPECT_EQ(r->status, 502) << te;
+      EXPECT_TRUE(up.waitConnections(1, milliseconds(1000)));
+    }
+    EXPECT_TRUE(server.stop());
+  }
+}
+
 // response_timeout runs from the request sent to the whole response head:
 // an upstream trickling the head a byte at a time must not hold it open.
 TEST_F(UpstreamSideProbeTest, TricklingResponseHeadIs504AtTheResponseTimeout) {
