@@ -1,6 +1,9 @@
 #include "engine/proxy/proxy_stream.h"
 
+#include <charconv>
+
 #include "engine/http/response_writer.h"
+#include "parsers/ascii.h"
 
 namespace plexgate::proxy {
 
@@ -62,7 +65,7 @@ void ProxyStream::attempt() {
   parser_.reset();  // each attempt is a fresh response stream
   got_response_bytes_ = false;
   raw_body_ = body_start_pending_ = complete_pending_ = interim_ = needs_eof_ = retry_503_ = false;
-  bad_response_ = switching_ = false;
+  bad_response_ = switching_ = rechunk_ = false;
   upstream_keep_alive_ = true;
   read_blocked_ = false;
   PickRequest pick;
@@ -160,14 +163,14 @@ void ProxyStream::sendBody(const buf::SliceRef& slice, const char* data, size_t 
   }
   out_.appendRef(slice, data, len);
   up_->conn().write(out_);
-  if (!got_response_bytes_) {
-    armTimer(cluster_->config->idle_timeout);
-  }
+  // Request body moving is progress, also after an interim 100 Continue.
+  armTimer(cluster_->config->idle_timeout);
 }
 
 void ProxyStream::endBody() {
   request_complete_ = true;
-  if (state_ == State::Waiting && !got_response_bytes_) {
+  if (state_ == State::Waiting) {
+    // Interim responses do not count: the final head is due in time.
     armTimer(cluster_->config->response_timeout);
   }
 }
@@ -223,8 +226,18 @@ void ProxyStream::parseResponse() {
       head_pins_.clear();  // onHead has run (or no message is open): spans no longer needed
     }
     if (raw_body_ && r.consumed > 0) {
+      buf::BufferChain& out = down_.downstreamOut();
+      if (rechunk_) {
+        char size_line[24];
+        const auto end = std::to_chars(size_line, size_line + 16, r.consumed, 16).ptr;
+        out.appendCopy(std::string_view(size_line, static_cast<size_t>(end - size_line)));
+        out.appendCopy("\r\n");
+      }
       // Zero copy: the client's queue references the upstream read slice.
-      down_.downstreamOut().appendRef(up_->conn().inputSlice(), data.data(), r.consumed);
+      out.appendRef(up_->conn().inputSlice(), data.data(), r.consumed);
+      if (rechunk_) {
+        out.appendCopy("\r\n");
+      }
       down_.onProxyBodyBytes(r.consumed);
     }
     up_->conn().consume(r.consumed);
@@ -272,7 +285,10 @@ void ProxyStream::parseResponse() {
   }
   if (state_ == State::Receiving || state_ == State::Waiting) {
     down_.downstreamFlush();
-    if (got_response_bytes_) {
+    // Only a body in motion is kept alive by each byte. While the head is
+    // due, response_timeout (armed when the request ended) keeps running,
+    // so a head (or a run of 1xx) trickled a byte at a time still ends in 504.
+    if (state_ == State::Receiving) {
       armTimer(cluster_->config->idle_timeout);
     }
   }
@@ -280,15 +296,27 @@ void ProxyStream::parseResponse() {
 
 parsers::Next ProxyStream::onHead(parsers::MessageHead& h) {
   const bool head_request = req_.head->method == "HEAD";
-  if (h.status >= 100 && h.status < 200 && h.status != 101) {
+  if (h.status < 100) {
+    bad_response_ = true;  // "HTTP/1.1 99": not a status code (RFC 9110 15: 3 digits)
+    return parsers::Next::Pause;
+  }
+  if (h.status < 200 && h.status != 101) {
     // Interim: pass a 100 on when the client asked for it; drop the rest.
+    // A 1xx ends at its head whatever framing fields it carries.
     interim_ = true;
     if (h.status == 100 && req_.expect_continue && !continue_sent_) {
       continue_sent_ = true;
       down_.downstreamOut().appendCopy(http::kContinue);
       down_.downstreamFlush();
     }
-    return parsers::Next::Continue;
+    return parsers::Next::SkipBody;
+  }
+  if (const parsers::HeaderField* te = h.find("transfer-encoding");
+      te != nullptr && !(h.chunked && parsers::iequals(te->value, "chunked"))) {
+    // Transfer-Encoding is rewritten on the way out, so any coding but a
+    // lone chunked would reach the client unlabelled (nginx: 502 too).
+    bad_response_ = true;
+    return parsers::Next::Pause;
   }
   LoadBalancer::onSuccess(cluster_->states[static_cast<size_t>(endpoint_)]);
   if (h.status == 503 && canRetry(Failure::Reset)) {
@@ -302,13 +330,28 @@ parsers::Next ProxyStream::onHead(parsers::MessageHead& h) {
   switching_ = h.status == 101;
   state_ = State::Receiving;
   upstream_keep_alive_ = h.keep_alive;
-  const bool no_body = head_request || h.status == 204 || h.status == 304 || h.status == 101;
+  // 204 and 304 end at their head (RFC 9112 6.3), even with a
+  // Content-Length (a 304 may carry the 200's) or chunked: bytes after it are
+  // not theirs, and the connection is then not reused.
+  const bool no_content = h.status == 204 || h.status == 304;
+  const bool no_body = head_request || no_content || h.status == 101;
   needs_eof_ = !no_body && !h.chunked && !h.content_length;
-  const bool close_after = needs_eof_ || !down_.downstreamKeepAlive() || !request_complete_;
+  // A body that ends at the upstream's close is re-framed as chunked for an
+  // HTTP/1.1 client, so that a reset mid-body (no last chunk) never looks
+  // like the end of it. An HTTP/1.0 client can only read until close.
+  rechunk_ = needs_eof_ && req_.head->http_minor >= 1;
+  const bool close_after = (needs_eof_ && !rechunk_) || !down_.downstreamKeepAlive() || !request_complete_;
+  const bool chunked = h.chunked;
+  if (rechunk_) {
+    h.chunked = true;  // the head written says Transfer-Encoding: chunked
+  } else if (no_content) {
+    h.chunked = false;  // never Transfer-Encoding on a 204/304 (RFC 9112 6.1)
+  }
   writeDownstreamResponseHead(down_.downstreamOut(), h, close_after, req_.head->http_minor == 0);
+  h.chunked = chunked;
   head_forwarded_ = true;
   down_.onProxyResponseHead(h.status, close_after);
-  if (head_request) {
+  if (head_request || no_content) {
     return parsers::Next::SkipBody;
   }
   if (!no_body) {
@@ -336,6 +379,10 @@ void ProxyStream::finishResponse() {
   complete_pending_ = false;
   raw_body_ = false;
   timer_.cancel();
+  if (rechunk_) {
+    rechunk_ = false;
+    down_.downstreamOut().appendCopy("0\r\n\r\n");
+  }
   --cluster_->states[static_cast<size_t>(endpoint_)].active_requests;
   const bool reusable = request_complete_ && upstream_keep_alive_ && !needs_eof_ && up_->conn().open() &&
                         up_->conn().unread().empty() && up_->conn().pendingBytes() == 0;

@@ -139,6 +139,7 @@ class ProxyStream final : private net::ConnectionHandler, private parsers::Http1
   bool interim_ = false;
   bool continue_sent_ = false;
   bool needs_eof_ = false;
+  bool rechunk_ = false;          // a read-until-close body goes out chunked
   bool upstream_keep_alive_ = true;
   bool retry_503_ = false;
   bool bad_response_ = false;
