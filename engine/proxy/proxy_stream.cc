@@ -311,12 +311,16 @@ parsers::Next ProxyStream::onHead(parsers::MessageHead& h) {
     }
     return parsers::Next::SkipBody;
   }
-  if (const parsers::HeaderField* te = h.find("transfer-encoding");
-      te != nullptr && !(h.chunked && parsers::iequals(te->value, "chunked"))) {
-    // Transfer-Encoding is rewritten on the way out, so any coding but a
-    // lone chunked would reach the client unlabelled (nginx: 502 too).
-    bad_response_ = true;
-    return parsers::Next::Pause;
+  // Transfer-Encoding is rewritten on the way out, so any coding but a lone
+  // chunked would reach the client unlabelled (nginx: 502 too). A response
+  // with a Content-Length has none (both: 502 in the parser), so the usual
+  // case skips the lookup.
+  if (h.chunked || !h.content_length) {
+    if (const parsers::HeaderField* te = h.find("transfer-encoding");
+        te != nullptr && !(h.chunked && parsers::iequals(te->value, "chunked"))) {
+      bad_response_ = true;
+      return parsers::Next::Pause;
+    }
   }
   LoadBalancer::onSuccess(cluster_->states[static_cast<size_t>(endpoint_)]);
   if (h.status == 503 && canRetry(Failure::Reset)) {
