@@ -17,9 +17,9 @@
 #include "engine/config/config.h"
 #include "engine/config/config_loader.h"
 #include "engine/loop/event_loop.h"
-#include "engine/net/address.h"
 #include "engine/proxy/health_checker.h"
 #include "engine/server/access_log.h"
+#include "engine/server/log.h"
 #include "engine/server/worker_set.h"
 #include "tls/boringssl_version.h"
 #include "tls/tls_context.h"
@@ -55,8 +55,10 @@ Usage:
   plexgate --version
   plexgate --help
 
-Signals: SIGTERM/SIGINT drain (finish in-flight requests, then exit);
-SIGHUP reloads the -c FILE (routes, clusters, services; a bad file is refused).
+Signals: SIGTERM/SIGINT drain (finish in-flight requests, then exit; a second
+one closes every connection at once); SIGHUP reloads the -c FILE (routes,
+clusters, services, log_level; a bad file is refused); SIGUSR1 reopens the
+access log file (log rotation).
 )";
 
 int usageError(const std::string& msg) {
@@ -213,13 +215,10 @@ config::ConfigPtr quickConfig(const QuickRespond& q, std::string& error) {
   config::Listener l;
   l.name = "respond";
   l.address = q.listen;
-  const auto addr = net::parseHostPort(q.listen);
-  if (!addr) {
-    error = "--listen: expected HOST:PORT like 127.0.0.1:8080 or [::1]:8080, got '" + q.listen + "'";
+  if (const std::string why = config::listenAddressProblem(q.listen, l.host, l.port); !why.empty()) {
+    error = "--listen: " + why;
     return nullptr;
   }
-  l.host = addr->hostString();
-  l.port = addr->port();
   config::Route r;
   r.prefix = "/";
   r.action = q.action;
@@ -386,6 +385,18 @@ std::string needsRestart(const config::Config& running, const config::Config& ne
   return out;
 }
 
+// The loader's warnings about a file: at log_level warn and below when
+// running it, always for --check.
+void printWarnings(const config::Config& cfg, bool always = false) {
+  for (const std::string& w : cfg.warnings) {
+    if (always) {
+      std::fprintf(stderr, "plexgate: warning: %s\n", w.c_str());
+    } else {
+      server::logf(config::LogLevel::Warn, "%s", w.c_str());
+    }
+  }
+}
+
 struct Control {
   loop::EventLoop loop;
   std::unique_ptr<server::WorkerSet> workers;
@@ -395,6 +406,8 @@ struct Control {
   uv_signal_t sigterm;
   uv_signal_t sigint;
   uv_signal_t sighup;
+  uv_signal_t sigusr1;
+  server::AccessLogWriter* access_log = nullptr;  // null when it is off
   std::string config_path;  // "" in the quick modes: nothing to reload
   std::vector<std::unique_ptr<proxy::HealthChecker>> retired_health;
   bool draining = false;
@@ -404,13 +417,13 @@ struct Control {
 void onSignal(uv_signal_t* h, int signum) {
   auto* c = static_cast<Control*>(h->data);
   if (c->draining) {
-    std::fprintf(stderr, "plexgate: %s again: closing every connection now\n", strsignal(signum));
+    server::logf(config::LogLevel::Info, "%s again: closing every connection now", strsignal(signum));
     c->workers->drain(config::Millis(0));
     return;
   }
   c->draining = true;
   c->health->stop();
-  std::fprintf(stderr, "plexgate: %s: draining (up to %lld ms)\n", strsignal(signum),
+  server::logf(config::LogLevel::Info, "%s: draining (up to %lld ms)", strsignal(signum),
                static_cast<long long>(c->config->timeouts.drain.count()));
   c->workers->drain(c->config->timeouts.drain);
 }
@@ -420,18 +433,24 @@ void onSignal(uv_signal_t* h, int signum) {
 // next request; listeners need a restart.
 void onReload(uv_signal_t* h, int) {
   auto* c = static_cast<Control*>(h->data);
-  if (c->config_path.empty() || c->draining) {
+  if (c->config_path.empty()) {
+    server::logf(config::LogLevel::Info, "SIGHUP ignored: no -c file to reload in this mode");
+    return;
+  }
+  if (c->draining) {
+    server::logf(config::LogLevel::Info, "SIGHUP ignored: draining");
     return;
   }
   const auto result = config::loadFile(c->config_path);
   if (!result.ok()) {
-    std::fprintf(stderr, "plexgate: reload refused, keeping the running configuration: %s\n",
+    server::logf(config::LogLevel::Error, "reload refused, keeping the running configuration: %s",
                  result.error->toString().c_str());
     return;
   }
+  printWarnings(*result.config);
   const std::string why = c->workers->publish(result.config);
   if (!why.empty()) {
-    std::fprintf(stderr, "plexgate: reload refused, keeping the running configuration: %s\n", why.c_str());
+    server::logf(config::LogLevel::Error, "reload refused, keeping the running configuration: %s", why.c_str());
     return;
   }
   c->health->stop();
@@ -442,14 +461,29 @@ void onReload(uv_signal_t* h, int) {
   const std::string pending = needsRestart(*c->started, *result.config);
   // The next drain uses the reloaded timeouts.drain.
   c->config = result.config;
-  std::fprintf(stderr, "plexgate: reloaded %s\n", c->config_path.c_str());
+  server::setLogLevel(c->config->log_level);
+  server::logf(config::LogLevel::Info, "reloaded %s", c->config_path.c_str());
   if (!pending.empty()) {
-    std::fprintf(stderr, "plexgate: warning: %s changed in %s; the running values stay until a restart\n",
+    server::logf(config::LogLevel::Warn, "%s changed in %s; the running values stay until a restart",
                  pending.c_str(), c->config_path.c_str());
   }
 }
 
+// SIGUSR1: log rotation, as nginx does it: the access log file is opened
+// again by name (the moved one gets what was already buffered).
+void onReopen(uv_signal_t* h, int) {
+  auto* c = static_cast<Control*>(h->data);
+  if (c->access_log == nullptr || c->started->access_log.path == "-") {
+    server::logf(config::LogLevel::Info, "SIGUSR1 ignored: no access log file");
+    return;
+  }
+  server::logf(config::LogLevel::Info, "SIGUSR1: reopening the access log");
+  c->access_log->reopen();
+}
+
 int runServer(config::ConfigPtr cfg, const std::string& config_path = "") {
+  server::setLogLevel(cfg->log_level);
+  printWarnings(*cfg);
   std::unique_ptr<server::AccessLogWriter> access_log;
   const size_t workers = cfg->workers != 0 ? cfg->workers : server::defaultWorkerCount();
   if (cfg->access_log.enabled) {
@@ -481,13 +515,17 @@ int runServer(config::ConfigPtr cfg, const std::string& config_path = "") {
   uv_signal_init(c.loop.uv(), &c.sighup);
   c.sighup.data = &c;
   uv_signal_start(&c.sighup, &onReload, SIGHUP);
+  c.access_log = access_log.get();
+  uv_signal_init(c.loop.uv(), &c.sigusr1);
+  c.sigusr1.data = &c;
+  uv_signal_start(&c.sigusr1, &onReopen, SIGUSR1);
   for (size_t i = 0; i < cfg->listeners.size(); ++i) {
-    std::fprintf(stderr, "plexgate: listener %s on %s://%s (%zu workers)\n", cfg->listeners[i].name.c_str(),
+    server::logf(config::LogLevel::Info, "listener %s on %s://%s (%zu workers)", cfg->listeners[i].name.c_str(),
                  cfg->listeners[i].tls_context ? "https" : "http", c.workers->addresses()[i].toString().c_str(),
                  c.workers->size());
   }
   for (const std::string& name : c.workers->upstreams()->unresolved()) {
-    std::fprintf(stderr, "plexgate: warning: upstream %s does not resolve; requests to it get 502\n", name.c_str());
+    server::logf(config::LogLevel::Warn, "upstream %s does not resolve; requests to it get 502", name.c_str());
   }
   c.health = std::make_unique<proxy::HealthChecker>(c.loop, c.workers->upstreams());
   c.health->start();
@@ -497,6 +535,7 @@ int runServer(config::ConfigPtr cfg, const std::string& config_path = "") {
     uv_close(reinterpret_cast<uv_handle_t*>(&c.sigterm), nullptr);
     uv_close(reinterpret_cast<uv_handle_t*>(&c.sigint), nullptr);
     uv_close(reinterpret_cast<uv_handle_t*>(&c.sighup), nullptr);
+    uv_close(reinterpret_cast<uv_handle_t*>(&c.sigusr1), nullptr);
     c.loop.stop();
   });
   const int rc = c.loop.run();
@@ -505,7 +544,7 @@ int runServer(config::ConfigPtr cfg, const std::string& config_path = "") {
     access_log->stop();
   }
   const auto totals = c.workers->totals();
-  std::fprintf(stderr, "plexgate: stopped after %llu requests on %llu connections\n",
+  server::logf(config::LogLevel::Info, "stopped after %llu requests on %llu connections",
                static_cast<unsigned long long>(totals.requests),
                static_cast<unsigned long long>(totals.connections_accepted));
   return (c.ok && rc == 0) ? 0 : 1;
@@ -538,6 +577,7 @@ int main(int argc, char** argv) {
       std::fprintf(stderr, "%s\n", result.error->toString().c_str());
       return 1;
     }
+    printWarnings(*result.config, true);
     std::printf("%s: configuration is valid\n", argv[2]);
     return 0;
   }

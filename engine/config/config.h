@@ -216,6 +216,9 @@ enum class LogLevel { Debug, Info, Warn, Error };
 
 struct Config {
   std::string source;  // file the snapshot came from ("" for quick modes)
+  // Loaded, but probably not what was meant ("FILE:LINE: key: message"):
+  // printed at start-up, on reload and by --check, which still says valid.
+  std::vector<std::string> warnings;
   uint32_t workers = 0;  // 0 = auto: one per CPU
   std::vector<Listener> listeners;
   std::vector<Cluster> clusters;  // declared ones, then one per service, then one per system

@@ -99,52 +99,59 @@ using ClusterRefs = std::vector<ClusterRef>;
 // ---- listeners ------------------------------------------------------------
 
 // "1.2.3.4:80", "[::1]:80" or "localhost:80" into host (brackets dropped) and port.
-void readAddress(const MapEntry& entry, Listener& listener) {
+}  // namespace
+
+std::string listenAddressProblem(std::string_view view, std::string& host, uint16_t& port) {
   const std::string expected =
-      "expected an address like 127.0.0.1:7554, [::1]:7554 or localhost:7554, got " +
-      describe(entry.value);
-  if (!entry.value.IsScalar()) {
-    fail(entry.line, entry.path, expected);
-  }
-  const std::string text = entry.value.Scalar();
-  const std::string_view view = text;
-  std::string host;
+      "expected an address like 127.0.0.1:7554, [::1]:7554 or localhost:7554, got " + quoted(view);
   std::string_view portText;
   if (!view.empty() && view.front() == '[') {
     const size_t close = view.find(']');
     if (close == std::string_view::npos || close + 1 >= view.size() || view[close + 1] != ':') {
-      fail(entry.line, entry.path, expected);
+      return expected;
     }
     host = std::string(view.substr(1, close - 1));
     portText = view.substr(close + 2);
     if (!isIpAddress(AF_INET6, host)) {
-      fail(entry.line, entry.path, expected);
+      return expected;
     }
   } else {
     const size_t colon = view.rfind(':');
     if (colon == std::string_view::npos) {
-      fail(entry.line, entry.path, expected);
+      return expected;
     }
     host = std::string(view.substr(0, colon));
     portText = view.substr(colon + 1);
     if (host.find(':') != std::string::npos) {
-      fail(entry.line, entry.path,
-           "IPv6 addresses need brackets, like [::1]:7554, got " + quoted(text));
+      return "IPv6 addresses need brackets, like [::1]:7554, got " + quoted(view);
     }
     if (host != "localhost" && !isIpAddress(AF_INET, host)) {
-      fail(entry.line, entry.path, expected);
+      return expected;
     }
   }
-  const std::optional<uint64_t> port = parseUnsigned(portText);
-  if (!port) {
-    fail(entry.line, entry.path, expected);
+  const std::optional<uint64_t> value = parseUnsigned(portText);
+  if (!value) {
+    return expected;
   }
-  if (*port > std::numeric_limits<uint16_t>::max()) {
-    fail(entry.line, entry.path, "expected a port from 0 to 65535, got " + quoted(portText));
+  if (*value > std::numeric_limits<uint16_t>::max()) {
+    return "expected a port from 0 to 65535, got " + quoted(portText);
+  }
+  port = static_cast<uint16_t>(*value);
+  return "";
+}
+
+namespace {
+
+void readAddress(const MapEntry& entry, Listener& listener) {
+  if (!entry.value.IsScalar()) {
+    fail(entry.line, entry.path,
+         "expected an address like 127.0.0.1:7554, [::1]:7554 or localhost:7554, got " + describe(entry.value));
+  }
+  const std::string text = entry.value.Scalar();
+  if (const std::string why = listenAddressProblem(text, listener.host, listener.port); !why.empty()) {
+    fail(entry.line, entry.path, why);
   }
   listener.address = text;
-  listener.host = std::move(host);
-  listener.port = static_cast<uint16_t>(*port);
 }
 
 // One spelling per bound address: "localhost" is bound as 127.0.0.1, and
@@ -570,7 +577,11 @@ AccessLog readAccessLog(const MapEntry& entry) {
     if (field.key == "enabled") {
       log.enabled = readBool(field);
     } else if (field.key == "path") {
+      // Relative to the configuration file, as certificates are; "-" is stdout.
       log.path = readNonEmptyString(field);
+      if (log.path != "-") {
+        log.path = detail::resolvePath(std::move(log.path));
+      }
     } else if (field.key == "format") {
       static const std::vector<std::string_view> kFormats = {"combined", "json"};
       log.format = readChoice(field, kFormats) == 0 ? AccessLogFormat::Combined
@@ -636,6 +647,21 @@ Config readConfig(const YAML::Node& root, std::string source) {
     } else if (field.key == "log_level") {
       config.log_level = readLogLevel(field);
     }
+  }
+  // Services and systems are answered only on listeners that say so; with
+  // none, no request can reach them.
+  const auto noListener = [&](bool Listener::*flag) {
+    return std::none_of(config.listeners.begin(), config.listeners.end(),
+                        [flag](const Listener& l) { return l.*flag; });
+  };
+  const auto warn = [&](const MapEntry& entry, const std::string& message) {
+    config.warnings.push_back(ConfigError{config.source, entry.key_line, entry.path, message}.toString());
+  };
+  if (!config.services.empty() && noListener(&Listener::services)) {
+    warn(*map.find("services"), "no listener serves these services; add 'services: true' to a listener");
+  }
+  if (!config.systems.empty() && noListener(&Listener::fanout)) {
+    warn(*systemsEntry, "no listener answers the fan-out API for these systems; add 'fanout: true' to a listener");
   }
   // Only declared clusters can be named; services' own come after them.
   checkClusterRefs(refs, config.clusters);

@@ -40,6 +40,11 @@ struct LoadResult {
 // and becomes Config::source.
 [[nodiscard]] LoadResult loadString(std::string_view yaml, std::string_view source_name);
 
+// Splits a listener address ("127.0.0.1:7554", "[::1]:0", "localhost:80")
+// into host and port as a file's `address:` does; "" when it is one, else
+// why not. For `plexgate respond --listen`, which has no file.
+[[nodiscard]] std::string listenAddressProblem(std::string_view text, std::string& host, uint16_t& port);
+
 // Why a `respond` route could not send the header NAME: VALUE, as the file's
 // `headers:` refuses it (not a token, one plexgate computes such as
 // Content-Length, CR/LF/NUL in the value); "" when it can. For `plexgate

@@ -87,11 +87,15 @@ void readProtocols(const MapEntry& entry, tls::ServerOptions& o) {
 
 }  // namespace
 
-std::string readFilePath(const MapEntry& entry) {
-  std::string path = readNonEmptyString(entry);
-  if (path.front() != '/' && !t_base_dir.empty()) {
+std::string resolvePath(std::string path) {
+  if (!path.empty() && path.front() != '/' && !t_base_dir.empty()) {
     path = t_base_dir + "/" + path;
   }
+  return path;
+}
+
+std::string readFilePath(const MapEntry& entry) {
+  const std::string path = resolvePath(readNonEmptyString(entry));
   if (::access(path.c_str(), R_OK) != 0) {
     fail(entry.line, entry.path, "cannot read " + quoted(path) + ": " + std::strerror(errno));
   }

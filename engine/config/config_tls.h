@@ -26,6 +26,10 @@ class ScopedBaseDir {
   std::string previous_;
 };
 
+// `path` resolved against the configuration's directory (unchanged when
+// absolute, or when the configuration is not a file).
+std::string resolvePath(std::string path);
+
 // A readable file's path, resolved against the configuration's directory.
 std::string readFilePath(const MapEntry& entry);
 

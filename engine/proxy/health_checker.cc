@@ -2,6 +2,8 @@
 
 #include <cstdio>
 
+#include "engine/server/log.h"
+
 namespace plexgate::proxy {
 
 class HealthChecker::Probe final : private net::ConnectionHandler, private parsers::Http1Handler {
@@ -120,14 +122,14 @@ class HealthChecker::Probe final : private net::ConnectionHandler, private parse
       fails_ = 0;
       if (++passes_ >= hc.healthy_threshold && !healthy.load(std::memory_order_relaxed)) {
         healthy.store(true, std::memory_order_relaxed);
-        std::fprintf(stderr, "plexgate: health: %s %s is healthy again\n", cluster_.config->name.c_str(),
+        server::logf(config::LogLevel::Info, "health: %s %s is healthy again", cluster_.config->name.c_str(),
                      cluster_.config->endpoints[endpoint_].url.c_str());
       }
     } else {
       passes_ = 0;
       if (++fails_ >= hc.unhealthy_threshold && healthy.load(std::memory_order_relaxed)) {
         healthy.store(false, std::memory_order_relaxed);
-        std::fprintf(stderr, "plexgate: health: %s %s is unhealthy (%s)\n", cluster_.config->name.c_str(),
+        server::logf(config::LogLevel::Warn, "health: %s %s is unhealthy (%s)", cluster_.config->name.c_str(),
                      cluster_.config->endpoints[endpoint_].url.c_str(), why);
       }
     }

@@ -4,6 +4,9 @@
 #include <charconv>
 #include <chrono>
 #include <cstring>
+#include <utility>
+
+#include "engine/server/log.h"
 
 namespace plexgate::server {
 
@@ -109,6 +112,7 @@ std::unique_ptr<AccessLogWriter> AccessLogWriter::open(const config::AccessLog& 
       return nullptr;
     }
     w->owns_file_ = true;
+    w->path_ = cfg.path;
   }
   for (size_t i = 0; i < sinks; ++i) {
     w->sinks_.push_back(std::make_unique<AccessLogSink>(cfg.format));
@@ -143,10 +147,36 @@ void AccessLogWriter::run() {
   std::unique_lock<std::mutex> lock(mu_);
   while (!stop_) {
     cv_.wait_for(lock, std::chrono::milliseconds(100));
+    const bool reopen = std::exchange(reopen_, false);
     lock.unlock();
     writeAll();
+    if (reopen) {
+      reopenNow();
+    }
     lock.lock();
   }
+}
+
+void AccessLogWriter::reopen() {
+  if (!owns_file_) {
+    return;
+  }
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    reopen_ = true;
+  }
+  cv_.notify_all();
+}
+
+void AccessLogWriter::reopenNow() {
+  FILE* fresh = std::fopen(path_.c_str(), "a");
+  if (fresh == nullptr) {
+    logf(config::LogLevel::Error, "access_log: cannot reopen %s: %s; still writing to the old file", path_.c_str(),
+         std::strerror(errno));
+    return;
+  }
+  std::fclose(file_);
+  file_ = fresh;
 }
 
 void AccessLogWriter::stop() {

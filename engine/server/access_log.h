@@ -58,19 +58,28 @@ class AccessLogWriter {
   AccessLogSink* sink(size_t index) { return sinks_[index].get(); }
   // Writes what is buffered and stops the thread; idempotent.
   void stop();
+  // SIGUSR1 (log rotation): the writer thread writes what is buffered to the
+  // file it has, then opens the path again (a new file once logrotate has
+  // moved the old one). If that fails it logs why and keeps the old file.
+  // Nothing to do for stdout.
+  void reopen();
 
  private:
   AccessLogWriter() = default;
   void run();
   void writeAll();
 
+  void reopenNow();
+
   FILE* file_ = nullptr;
   bool owns_file_ = false;
+  std::string path_;
   std::vector<std::unique_ptr<AccessLogSink>> sinks_;
   std::thread thread_;
   std::mutex mu_;
   std::condition_variable cv_;
   bool stop_ = false;
+  bool reopen_ = false;  // guarded by mu_
 };
 
 }  // namespace plexgate::server

@@ -6,6 +6,7 @@
 #include <cstdio>
 
 #include "engine/proxy/session.h"
+#include "engine/server/log.h"
 
 namespace plexgate::server {
 
@@ -98,7 +99,7 @@ void Worker::run() {
     }
     lr->open = true;  // the handle owns the fd now, even on failure
     if (rc != 0) {
-      std::fprintf(stderr, "plexgate: worker %zu: listen on %s failed: %s\n", index_,
+      logf(config::LogLevel::Error, "worker %zu: listen on %s failed: %s", index_,
                    lr->config->address.c_str(), uv_strerror(rc));
     }
   }
@@ -112,7 +113,7 @@ void Worker::onConnection(uv_stream_t* server, int status) {
   auto* lr = static_cast<ListenerRuntime*>(server->data);
   Worker* self = lr->worker;
   if (status < 0) {
-    std::fprintf(stderr, "plexgate: worker %zu: accept: %s\n", self->index_, uv_strerror(status));
+    logf(config::LogLevel::Error, "worker %zu: accept: %s", self->index_, uv_strerror(status));
     return;
   }
   proxy::Session::accept(*lr, server);  // on failure the session frees itself

@@ -6,6 +6,7 @@
 #include <cstdio>
 
 #include "engine/net/listen_socket.h"
+#include "engine/server/log.h"
 
 namespace plexgate::server {
 
@@ -72,7 +73,7 @@ void WorkerSet::start(loop::EventLoop& control, std::function<void(bool)> on_all
   for (auto& w : workers_) {
     w->start([this, total, &control, on_all_exited](size_t index, int rc) {
       if (rc != 0) {
-        std::fprintf(stderr, "plexgate: worker %zu: loop closed with handles open (%s)\n", index, uv_strerror(rc));
+        logf(config::LogLevel::Error, "worker %zu: loop closed with handles open (%s)", index, uv_strerror(rc));
         leaked_ = true;
       }
       if (exited_.fetch_add(1) + 1 == total) {

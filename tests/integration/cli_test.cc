@@ -9,7 +9,9 @@
 #include <cstdio>
 #include <fstream>
 #include <sstream>
+#include <optional>
 #include <string>
+#include <thread>
 
 #include "support/process.h"
 #include "support/test_client.h"
@@ -128,6 +130,115 @@ TEST(CliTest, ConfigFileWithJsonAccessLog) {
             std::string::npos)
       << text;
   EXPECT_NE(text.find(R"("user_agent":"cli-test"})"), std::string::npos) << text;
+  std::remove(cfg.c_str());
+  std::remove(log.c_str());
+}
+
+// Waits (bounded) until `path` holds `needle`: the access log is written by
+// its own thread, about every 100 ms.
+bool waitFileHolds(const std::string& path, const std::string& needle, milliseconds timeout) {
+  const auto deadline = std::chrono::steady_clock::now() + timeout;
+  while (readFile(path).find(needle) == std::string::npos) {
+    if (std::chrono::steady_clock::now() > deadline) {
+      return false;
+    }
+    std::this_thread::sleep_for(milliseconds(10));
+  }
+  return true;
+}
+
+std::string respondWithLog(const std::string& log, const std::string& extra = "") {
+  return "workers: 1\n"
+         "listeners:\n"
+         "  - name: gateway\n"
+         "    address: 127.0.0.1:0\n"
+         "    routes:\n"
+         "      - prefix: /\n"
+         "        respond: {status: 200, body: \"ok\"}\n"
+         "access_log: {enabled: true, path: " + log + "}\n" + extra;
+}
+
+int getStatus(uint16_t port, const std::string& path) {
+  TestClient c(port);
+  if (!c.send("GET " + path + " HTTP/1.1\r\nHost: test\r\n\r\n")) {
+    return 0;
+  }
+  const auto r = c.readResponse();
+  return r ? r->status : 0;
+}
+
+// Log rotation as logrotate does it for nginx: move the file, send SIGUSR1;
+// what was logged before stays in the moved file, what comes after goes to a
+// new file under the configured name.
+TEST(CliTest, SigusrOneReopensTheAccessLog) {
+  const std::string cfg = tempPath("rotate.yaml");
+  const std::string log = tempPath("rotate.log");
+  const std::string moved = log + ".1";
+  std::remove(log.c_str());
+  std::remove(moved.c_str());
+  writeFile(cfg, respondWithLog(log));
+  Process p({kBinary, "-c", cfg});
+  const auto line = p.waitStderr("listener gateway on http://", milliseconds(5000));
+  ASSERT_TRUE(line) << p.stderrText();
+  const uint16_t port = portFrom(*line);
+  ASSERT_EQ(getStatus(port, "/before"), 200);
+  ASSERT_TRUE(waitFileHolds(log, "/before", milliseconds(5000))) << readFile(log);
+  ASSERT_EQ(std::rename(log.c_str(), moved.c_str()), 0);
+  p.signal(SIGUSR1);
+  ASSERT_TRUE(p.waitStderr("SIGUSR1: reopening the access log", milliseconds(5000))) << p.stderrText();
+  // The writer opens the new file on its next turn (at most ~100 ms).
+  const auto deadline = std::chrono::steady_clock::now() + milliseconds(5000);
+  while (::access(log.c_str(), F_OK) != 0 && std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(milliseconds(10));
+  }
+  ASSERT_EQ(::access(log.c_str(), F_OK), 0) << "no new file after SIGUSR1";
+  ASSERT_EQ(getStatus(port, "/after"), 200);
+  EXPECT_TRUE(waitFileHolds(log, "/after", milliseconds(5000))) << readFile(log);
+  p.signal(SIGTERM);
+  ASSERT_EQ(p.wait(milliseconds(5000)), 0) << p.stderrText();
+  EXPECT_EQ(readFile(log).find("/before"), std::string::npos);
+  EXPECT_NE(readFile(moved).find("/before"), std::string::npos);
+  EXPECT_EQ(readFile(moved).find("/after"), std::string::npos);
+  for (const std::string& f : {cfg, log, moved}) {
+    std::remove(f.c_str());
+  }
+}
+
+// log_level filters plexgate's own lines, and a reload changes it at once:
+// after a reload to `error`, neither "reloaded" nor a warning appears, but a
+// refused reload (an error) still does.
+TEST(CliTest, LogLevelFiltersOwnLinesAndReloads) {
+  const std::string cfg = tempPath("level.yaml");
+  const std::string log = tempPath("level.log");
+  writeFile(cfg, respondWithLog(log));
+  Process p({kBinary, "-c", cfg});
+  const auto line = p.waitStderr("listener gateway on http://", milliseconds(5000));
+  ASSERT_TRUE(line) << p.stderrText();
+  const uint16_t port = portFrom(*line);
+  // A new body shows when the reload applied; workers: 2 would warn at info
+  // ("... stay until a restart").
+  std::string quiet = respondWithLog(log, "log_level: error\n");
+  quiet.replace(quiet.find("workers: 1"), 10, "workers: 2");
+  quiet.replace(quiet.find("body: \"ok\""), 10, "body: \"quiet\"");
+  writeFile(cfg, quiet);
+  p.signal(SIGHUP);
+  const auto deadline = std::chrono::steady_clock::now() + milliseconds(5000);
+  std::string body;
+  while (body != "quiet" && std::chrono::steady_clock::now() < deadline) {
+    TestClient c(port);
+    ASSERT_TRUE(c.send("GET / HTTP/1.1\r\nHost: test\r\n\r\n"));
+    const auto r = c.readResponse();
+    ASSERT_TRUE(r);
+    body = r->body;
+  }
+  ASSERT_EQ(body, "quiet") << p.stderrText();
+  writeFile(cfg, "listeners: 7\n");
+  p.signal(SIGHUP);
+  ASSERT_TRUE(p.waitStderr("reload refused", milliseconds(5000))) << p.stderrText();
+  EXPECT_EQ(p.stderrText().find("reloaded"), std::string::npos) << p.stderrText();
+  EXPECT_EQ(p.stderrText().find("warning"), std::string::npos) << p.stderrText();
+  p.signal(SIGTERM);
+  EXPECT_EQ(p.wait(milliseconds(5000)), 0) << p.stderrText();
   std::remove(cfg.c_str());
   std::remove(log.c_str());
 }

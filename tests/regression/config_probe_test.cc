@@ -251,5 +251,45 @@ TEST(ConfigProbeRegressionTest, SecondSigtermClosesEverythingAtOnce) {
   std::remove(cfg.c_str());
 }
 
+// respond --listen took ":8080" (and other spellings) that a file's
+// address: and proxy --listen refuse.
+TEST(ConfigProbeRegressionTest, RespondListenFollowsTheFileRule) {
+  auto [rc, out] = runToExit({kBinary, "respond", "--listen", ":8080"});
+  EXPECT_EQ(rc, 2) << out;
+  EXPECT_NE(out.find("plexgate: --listen: expected an address like 127.0.0.1:7554, [::1]:7554 or localhost:7554, "
+                     "got ':8080'"),
+            std::string::npos)
+      << out;
+}
+
+// A SIGHUP with nothing to reload, or during a drain, was dropped silently.
+TEST(ConfigProbeRegressionTest, AnIgnoredSighupSaysWhy) {
+  Process p({kBinary, "respond", "--listen", "127.0.0.1:0", "--workers", "1"});
+  ASSERT_TRUE(p.waitStderr("listener respond on http://", milliseconds(5000))) << p.stderrText();
+  p.signal(SIGHUP);
+  EXPECT_TRUE(p.waitStderr("SIGHUP ignored: no -c file to reload in this mode", milliseconds(5000)))
+      << p.stderrText();
+  p.signal(SIGTERM);
+  EXPECT_EQ(p.wait(milliseconds(5000)), 0) << p.stderrText();
+}
+
+// --check and -c print the loader's warnings; --check still says valid.
+TEST(ConfigProbeRegressionTest, CheckPrintsWarningsAndStillPasses) {
+  const std::string cfg = tempPath("warn.yaml");
+  writeFile(cfg, respondConfig("x",
+                               "services:\n"
+                               "  - serviceId: sample\n"
+                               "    instanceBaseUrls: [http://127.0.0.1:9]\n"
+                               "    routes: [{gatewayUrl: api, serviceRelativeUrl: /api}]\n"));
+  auto [rc, out] = runToExit({kBinary, "--check", cfg});
+  EXPECT_EQ(rc, 0) << out;
+  EXPECT_NE(out.find("plexgate: warning: " + cfg +
+                     ":10: services: no listener serves these services; add 'services: true' to a listener"),
+            std::string::npos)
+      << out;
+  EXPECT_NE(out.find(cfg + ": configuration is valid"), std::string::npos) << out;
+  std::remove(cfg.c_str());
+}
+
 }  // namespace
 }  // namespace plexgate::test

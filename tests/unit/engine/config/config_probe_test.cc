@@ -5,6 +5,7 @@
 // keys, an access log start-up cannot open, and respond headers that would
 // frame the answer twice.
 #include <gtest/gtest.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <string>
@@ -174,6 +175,62 @@ TEST(ConfigProbeTest, RespondHeaderProblemFollowsTheFileRules) {
   EXPECT_EQ(respondHeaderProblem("Bad Name", "x"),
             "expected a header name of letters, digits and !#$%&'*+-.^_`|~, got 'Bad Name'");
   EXPECT_EQ(respondHeaderProblem("X-A", "a\r\nSet-Cookie: x"), "header values must not contain CR, LF or NUL");
+}
+
+
+// Services or systems that no listener answers loaded without a word; they
+// still load (the catalog will list services), with a warning that says how
+// to reach them.
+TEST(ConfigProbeTest, ServicesAndSystemsNoListenerServesAreWarnedAbout) {
+  const std::string services =
+      "services:\n"
+      "  - serviceId: sample\n"
+      "    instanceBaseUrls: [http://127.0.0.1:9000]\n"
+      "    routes: [{gatewayUrl: api, serviceRelativeUrl: /api}]\n";
+  const std::string systems =
+      "systems:\n"
+      "  - name: SY1\n"
+      "    url: http://127.0.0.1:9001\n";
+  ConfigPtr c = load(std::string(kListener) + services + systems);
+  ASSERT_TRUE(c);
+  ASSERT_EQ(c->warnings.size(), 2u);
+  EXPECT_EQ(c->warnings[0], "test.yaml:4: services: no listener serves these services; add 'services: true' to a listener");
+  EXPECT_EQ(c->warnings[1],
+            "test.yaml:8: systems: no listener answers the fan-out API for these systems; add 'fanout: true' to a "
+            "listener");
+  c = load(std::string(kListener) + "    services: true\n    fanout: true\n" + services + systems);
+  ASSERT_TRUE(c);
+  EXPECT_TRUE(c->warnings.empty());
+}
+
+// The access log's path was taken relative to the working directory, while
+// certificates and keys are relative to the configuration file.
+TEST(ConfigProbeTest, AccessLogPathIsRelativeToTheConfigurationFile) {
+  const std::string dir = ::testing::TempDir() + "plexgate_probe_dir_" + std::to_string(::getpid());
+  ASSERT_EQ(::mkdir(dir.c_str(), 0700), 0);
+  const LoadResult r = loadString(std::string(kListener) + "access_log: {enabled: true, path: access.log}\n",
+                                  dir + "/plexgate.yaml");
+  ASSERT_TRUE(r.ok()) << r.error->toString();
+  EXPECT_EQ(r.config->access_log.path, dir + "/access.log");
+  const LoadResult stdout_log = loadString(std::string(kListener) + "access_log: {enabled: true, path: \"-\"}\n",
+                                           dir + "/plexgate.yaml");
+  ASSERT_TRUE(stdout_log.ok());
+  EXPECT_EQ(stdout_log.config->access_log.path, "-");
+  ::rmdir(dir.c_str());
+}
+
+TEST(ConfigProbeTest, ListenAddressProblemIsTheFileRule) {
+  std::string host;
+  uint16_t port = 0;
+  EXPECT_EQ(listenAddressProblem("127.0.0.1:8080", host, port), "");
+  EXPECT_EQ(host, "127.0.0.1");
+  EXPECT_EQ(port, 8080);
+  EXPECT_EQ(listenAddressProblem("[::1]:0", host, port), "");
+  EXPECT_EQ(host, "::1");
+  EXPECT_EQ(listenAddressProblem(":8080", host, port),
+            "expected an address like 127.0.0.1:7554, [::1]:7554 or localhost:7554, got ':8080'");
+  EXPECT_EQ(listenAddressProblem("::1:80", host, port), "IPv6 addresses need brackets, like [::1]:7554, got '::1:80'");
+  EXPECT_EQ(listenAddressProblem("127.0.0.1:65536", host, port), "expected a port from 0 to 65535, got '65536'");
 }
 
 }  // namespace
