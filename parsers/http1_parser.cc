@@ -1,5 +1,6 @@
 #include "parsers/http1_parser.h"
 
+#include <algorithm>
 #include <cstring>
 
 #include "parsers/ascii.h"
@@ -58,7 +59,9 @@ const llhttp_settings_t& Http1Parser::settings() {
     v.on_header_value = &Http1Parser::onHeaderValueCb;
     v.on_url_complete = &Http1Parser::onElementCompleteCb;
     v.on_header_field_complete = &Http1Parser::onFieldCompleteCb;
-    v.on_header_value_complete = &Http1Parser::onElementCompleteCb;
+    v.on_header_value_complete = &Http1Parser::onValueCompleteCb;
+    v.on_chunk_extension_name = &Http1Parser::onChunkExtensionCb;
+    v.on_chunk_extension_value = &Http1Parser::onChunkExtensionCb;
     v.on_headers_complete = &Http1Parser::onHeadersCompleteCb;
     v.on_body = &Http1Parser::onBodyCb;
     v.on_message_complete = &Http1Parser::onMessageCompleteCb;
@@ -146,6 +149,9 @@ int Http1Parser::onMessageBeginCb(llhttp_t* p) {
   s.body_bytes_ = 0;
   s.trailer_bytes_ = 0;
   s.start_known_ = false;
+  s.saw_transfer_encoding_ = false;
+  s.check_chunked_end_ = false;
+  s.chunk_ext_bytes_ = 0;
   s.head_.method = {};
   s.head_.target = {};
   s.head_.status = 0;
@@ -237,6 +243,33 @@ int Http1Parser::onElementCompleteCb(llhttp_t* p) {
   return HPE_OK;
 }
 
+// llhttp drops the whitespace before a value but keeps what trails it
+// ("Host: a \t"), which RFC 9110 5.5 says is not part of the value: without
+// this a Host with trailing spaces would not match its route, and every
+// such value would go upstream with the spaces.
+int Http1Parser::onValueCompleteCb(llhttp_t* p) {
+  Http1Parser& s = self(p);
+  s.building_ = Building::None;
+  if (s.in_head_ && !s.head_.headers.empty()) {
+    std::string_view& v = s.head_.headers.back().value;
+    while (!v.empty() && (v.back() == ' ' || v.back() == '\t')) {
+      v.remove_suffix(1);
+    }
+  }
+  return HPE_OK;
+}
+
+// Chunk extensions are not body bytes, so without their own allowance a
+// client could stream any amount of them past max_body_bytes.
+int Http1Parser::onChunkExtensionCb(llhttp_t* p, const char*, size_t len) {
+  Http1Parser& s = self(p);
+  s.chunk_ext_bytes_ += static_cast<uint32_t>(std::min<size_t>(len, s.limits_.max_chunk_extension_bytes + 1u));
+  if (s.chunk_ext_bytes_ > s.limits_.max_chunk_extension_bytes) {
+    return s.fail(ParseError::BodyTooLarge);
+  }
+  return HPE_OK;
+}
+
 // Trailer fields are measured against their own allowance of max_head_bytes
 // and not recorded: they pass through (raw) but never join the head, which
 // callers may still be reading (a proxy retry re-serializes it).
@@ -259,6 +292,10 @@ int Http1Parser::onFieldCompleteCb(llhttp_t* p) {
   // field-name is a token of at least one character (RFC 9110 5.1).
   if (s.head_.headers.empty() || s.head_.headers.back().name.empty()) {
     return s.fail(ParseError::Malformed);
+  }
+  const std::string_view name = s.head_.headers.back().name;
+  if (name.size() == 17 && iequals(name, "transfer-encoding")) {
+    s.saw_transfer_encoding_ = true;  // llhttp flags none when the value is empty
   }
   return HPE_OK;
 }
@@ -283,6 +320,12 @@ int Http1Parser::onHeadersCompleteCb(llhttp_t* p) {
     // A request body's length must be knowable: a Transfer-Encoding that
     // does not end in chunked is refused (RFC 9112 6.3), which loose llhttp
     // would otherwise take as "no body" and leave the rest to be smuggled.
+    return s.fail(ParseError::AmbiguousFraming);
+  }
+  if (p->type == HTTP_REQUEST && s.saw_transfer_encoding_ && (!h.chunked || h.http_minor == 0)) {
+    // An empty Transfer-Encoding ends in no chunked either (llhttp would
+    // frame by Content-Length); and in HTTP/1.0 the field means faulty
+    // framing (RFC 9112 6.1), which a gateway does not guess at.
     return s.fail(ParseError::AmbiguousFraming);
   }
   if ((p->flags & F_CONTENT_LENGTH) != 0) {
@@ -315,6 +358,15 @@ int Http1Parser::onBodyCb(llhttp_t* p, const char* at, size_t len) {
 int Http1Parser::onMessageCompleteCb(llhttp_t* p) {
   Http1Parser& s = self(p);
   s.in_message_ = false;
+  if (p->type == HTTP_REQUEST && s.head_.chunked) {
+    // A proxy forwards the chunked body byte for byte, so its last line
+    // must end as a strict upstream expects: llhttp 8.1 also ends it on a
+    // bare LF ("0\r\n\n"), after which a strict upstream would read the
+    // next request on that connection as trailer fields. Stop here;
+    // execute() checks the bytes and only then tells the handler.
+    s.check_chunked_end_ = true;
+    return HPE_PAUSED;
+  }
   return s.handler_.onMessageComplete() == Next::Pause ? HPE_PAUSED : HPE_OK;
 }
 
@@ -354,7 +406,57 @@ ExecResult Http1Parser::resultFor(llhttp_errno_t rc, const char* data, size_t le
   return r;
 }
 
+char Http1Parser::byteBefore(const char* data, const char* end, size_t back) const {
+  const char* at = end - back;
+  if (at >= data) {
+    return *at;
+  }
+  const size_t before = static_cast<size_t>(data - at);  // 1 or 2
+  return before <= 2 ? tail_[2 - before] : 0;
+}
+
 ExecResult Http1Parser::execute(const char* data, size_t len) {
+  ExecResult r = executeOnce(data, len);
+  size_t done = 0;
+  while (check_chunked_end_) {
+    check_chunked_end_ = false;
+    const char* end = data + done + r.consumed;  // just past the message
+    done += r.consumed;
+    if (byteBefore(data, end, 2) != '\r' || byteBefore(data, end, 1) != '\n') {
+      error_ = ParseError::Malformed;
+      ExecResult e;
+      e.status = ExecResult::Status::Error;
+      e.error = ParseError::Malformed;
+      e.reason = "Expected CRLF at the end of a chunked message";
+      e.consumed = 0;  // nothing of it is to be forwarded
+      return e;
+    }
+    if (handler_.onMessageComplete() == Next::Pause) {
+      r.status = ExecResult::Status::Paused;  // llhttp is still paused right there: the caller resumes
+      r.consumed = 0;
+      break;
+    }
+    llhttp_resume(&parser_);
+    if (done == len) {
+      head_start_ = fed_before_;  // between messages, as executeOnce would have noted
+      r.status = ExecResult::Status::Ok;
+      r.consumed = 0;
+      break;
+    }
+    r = executeOnce(data + done, len - done);
+  }
+  r.consumed += done;
+  if (r.consumed >= 2) {
+    tail_[0] = data[r.consumed - 2];
+    tail_[1] = data[r.consumed - 1];
+  } else if (r.consumed == 1) {
+    tail_[0] = tail_[1];
+    tail_[1] = data[0];
+  }
+  return r;
+}
+
+ExecResult Http1Parser::executeOnce(const char* data, size_t len) {
   chunk_ = data;
   if (len > 0) {
     paused_at_head_end_ = false;
@@ -382,6 +484,9 @@ void Http1Parser::reset() {
   error_ = ParseError::None;
   building_ = Building::None;
   in_message_ = in_head_ = paused_at_head_end_ = false;
+  saw_transfer_encoding_ = check_chunked_end_ = false;
+  chunk_ext_bytes_ = 0;
+  tail_[0] = tail_[1] = 0;
   fed_before_ = head_start_ = body_bytes_ = 0;
   arena_used_ = 0;
 }

@@ -124,7 +124,9 @@ class Http1Parser {
   static int onHeaderFieldCb(llhttp_t* p, const char* at, size_t len);
   static int onHeaderValueCb(llhttp_t* p, const char* at, size_t len);
   static int onElementCompleteCb(llhttp_t* p);
+  static int onValueCompleteCb(llhttp_t* p);
   static int onFieldCompleteCb(llhttp_t* p);
+  static int onChunkExtensionCb(llhttp_t* p, const char* at, size_t len);
   static int onHeadersCompleteCb(llhttp_t* p);
   static int onBodyCb(llhttp_t* p, const char* at, size_t len);
   static int onMessageCompleteCb(llhttp_t* p);
@@ -138,6 +140,11 @@ class Http1Parser {
   bool checkHeadBytes(const char* end);
   uint64_t offsetOf(const char* p) const { return fed_before_ + static_cast<uint64_t>(p - chunk_); }
   ExecResult resultFor(llhttp_errno_t rc, const char* data, size_t len);
+  // One llhttp_execute over [data, data+len) with the bookkeeping around it.
+  ExecResult executeOnce(const char* data, size_t len);
+  // The byte `back` positions before `end` in the stream (1 = the last one
+  // consumed), reaching into the previous execute()'s tail when needed.
+  char byteBefore(const char* data, const char* end, size_t back) const;
 
   llhttp_t parser_;
   Http1Limits limits_;
@@ -154,6 +161,12 @@ class Http1Parser {
   uint64_t trailer_bytes_ = 0;  // trailers have their own allowance of max_head_bytes
   bool start_known_ = false;    // head_start_ is exact for this message
   bool paused_at_head_end_ = false;  // the last execute() stopped right after a head
+  bool saw_transfer_encoding_ = false;  // a Transfer-Encoding field, even an empty one
+  // A chunked request ended: llhttp paused before the handler heard of it,
+  // so execute() can check the final CRLF (llhttp 8.1 takes a bare LF).
+  bool check_chunked_end_ = false;
+  uint32_t chunk_ext_bytes_ = 0;  // this message's chunk extensions
+  char tail_[2] = {0, 0};         // the last two bytes consumed before this execute()
   // Arena for elements split over non-adjacent buffers: allocated on first
   // need, sized to the head limit, reset at each message.
   std::unique_ptr<char[]> arena_;

@@ -1,6 +1,7 @@
 #include "engine/proxy/session.h"
 
 #include <chrono>
+#include <optional>
 #include <string>
 
 #include "engine/http/local_reply.h"
@@ -8,6 +9,7 @@
 #include "engine/net/address.h"
 #include "engine/proxy/router.h"
 #include "parsers/ascii.h"
+#include "parsers/url.h"
 #include "engine/proxy/proxy_stream.h"
 
 namespace plexgate::proxy {
@@ -270,6 +272,10 @@ void Session::processInput() {
   if (conn_closed_ || tunnel_) {
     return;
   }
+  if (peer_done_ && !ending_ && conn_.unread().empty() && !(stream_.active && stream_.request_done)) {
+    endHalfClosed();  // nothing complete is left to answer
+    return;
+  }
   if (!parser_.inMessage() && !stream_.active) {
     // Idle between requests: hold no slice (head pins, output tail), so the
     // connection's input slice is released too.
@@ -282,7 +288,7 @@ void Session::processInput() {
   // and restarting it costs two epoll_ctl calls per proxied request. Stop
   // only when unparsed input piles up (a pipelining client running ahead)
   // or the connection is ending.
-  if (!ending_ && (canFeed() || conn_.unread().size() < kInputHoldLimit)) {
+  if (!ending_ && !peer_done_ && (canFeed() || conn_.unread().size() < kInputHoldLimit)) {
     conn_.readStart();
   } else {
     conn_.readStop();
@@ -303,7 +309,7 @@ void Session::feedParser() {
       pinInputSlice();
     }
     const parsers::ExecResult r = parser_.execute(data.data(), data.size());
-    if (raw_body_ && r.consumed > 0 && !conn_closed_) {
+    if (raw_body_ && r.consumed > 0 && !conn_closed_ && r.status != parsers::ExecResult::Status::Error) {
       // Request body bytes exactly as received (chunk framing included),
       // handed to the upstream by reference.
       proxy_->sendBody(conn_.inputSlice(), data.data(), r.consumed);
@@ -364,28 +370,45 @@ parsers::Next Session::onHead(parsers::MessageHead& head) {
   ++slot_.requests;
   s.keep_alive = head.keep_alive && !draining_ &&
                  (limits.max_requests_per_connection == 0 || slot_.requests < limits.max_requests_per_connection);
-  std::string_view host;
+  parsers::HeaderField* host_field = nullptr;
+  size_t hosts = 0;
   bool expect_continue = false;
-  for (const parsers::HeaderField& f : head.headers) {
+  bool unsupported_expectation = false;
+  bool framing_nominated = false;
+  for (parsers::HeaderField& f : head.headers) {
     if (f.name.size() == 4 && iequals(f.name, "host")) {
-      host = f.value;
+      host_field = &f;
+      ++hosts;
     } else if (f.name.size() == 10 && iequals(f.name, "user-agent")) {
       s.user_agent = f.value;
     } else if (f.name.size() == 7 && iequals(f.name, "referer")) {
       s.referer = f.value;
     } else if (f.name.size() == 6 && iequals(f.name, "expect")) {
-      if (!iequals(f.value, "100-continue")) {
-        sendLocal(417, "Only the 100-continue expectation is supported");
-        return parsers::Next::Continue;
+      // HTTP/1.0 has no expectations: a server ignores them (RFC 9110 10.1.1).
+      if (head.http_minor >= 1) {
+        if (iequals(f.value, "100-continue")) {
+          expect_continue = true;
+        } else {
+          unsupported_expectation = true;
+        }
       }
-      expect_continue = true;
+    } else if (f.name.size() == 10 && iequals(f.name, "connection")) {
+      // Fields named in Connection are dropped on the way upstream; the
+      // framing and the Host are not the client's to drop (without its
+      // Content-Length the body would be read upstream as a request).
+      framing_nominated = framing_nominated || parsers::listHasToken(f.value, "content-length") ||
+                          parsers::listHasToken(f.value, "host");
     }
   }
-  if (head.http_minor >= 1 && host.empty() && head.find("host") == nullptr) {
-    sendLocal(400, "An HTTP/1.1 request needs a Host header");
-    s.keep_alive = false;
+  if (const Refusal r = checkHead(head, hosts, host_field, framing_nominated); r.status != 0) {
+    refuse(r.status, r.message);
     return parsers::Next::Continue;
   }
+  if (unsupported_expectation) {
+    sendLocal(417, "Only the 100-continue expectation is supported");
+    return parsers::Next::Continue;
+  }
+  const std::string_view host = host_field != nullptr ? host_field->value : std::string_view();
   if (routes_->config->listeners[listener_.index].fanout &&
       Router::pathOf(head.target).starts_with(fanout::kGatewayPrefix)) {
     startFanoutRequest(head, expect_continue);
@@ -423,6 +446,71 @@ parsers::Next Session::onHead(parsers::MessageHead& head) {
   }
   sendEchoHead(head);
   return parsers::Next::Continue;
+}
+
+// What a gateway must refuse before it routes (RFC 9112 3.2, 3.2.2, 6.1;
+// RFC 9110 7.2), and the absolute-form made origin-form: the authority
+// becomes the Host (the only host the upstream and the router then see).
+// The head's spans are rewritten in place; synth_ holds the one target
+// that is not a slice of the original ("http://h?q" is "/?q").
+Session::Refusal Session::checkHead(parsers::MessageHead& head, size_t hosts, parsers::HeaderField*& host_field,
+                                    bool framing_nominated) {
+  if (head.method == "CONNECT") {
+    return {501, "CONNECT is not served here: this is a reverse proxy"};
+  }
+  if (hosts > 1) {
+    return {400, "A request carries at most one Host header"};
+  }
+  if (hosts == 0 && head.http_minor >= 1) {
+    return {400, "An HTTP/1.1 request needs a Host header"};
+  }
+  if (host_field != nullptr && !parsers::validHost(host_field->value)) {
+    return {400, "The Host header is not a valid host"};
+  }
+  if (framing_nominated) {
+    return {400, "The Connection header may not name Content-Length or Host"};
+  }
+  if (const std::optional<parsers::AbsoluteForm> af = parsers::splitAbsoluteForm(head.target)) {
+    if (!af->valid) {
+      return {400, "The request target is not an http or https URI with a valid host"};
+    }
+    if (af->path_and_query.empty()) {
+      head.target = "/";
+    } else if (af->query_without_path) {
+      synth_.assign("/").append(af->path_and_query);
+      head.target = synth_;
+    } else {
+      head.target = af->path_and_query;
+    }
+    if (host_field != nullptr) {
+      host_field->value = af->authority;
+    } else {
+      head.headers.push_back({"Host", af->authority});
+      host_field = &head.headers.back();
+    }
+  }
+  if (parsers::hasDotSegment(head.target)) {
+    return {400, "The request path has a . or .. segment"};
+  }
+  if (head.chunked) {
+    // Transfer codings are hop-by-hop: only chunked is undone and redone on
+    // the way upstream, so any other one would be lost (RFC 9112 6.1: 501).
+    size_t codings = 0;
+    for (const parsers::HeaderField& f : head.headers) {
+      if (f.name.size() != 17 || !iequals(f.name, "transfer-encoding")) {
+        continue;
+      }
+      if (++codings > 1 || !iequals(f.value, "chunked")) {
+        return {501, "Only the chunked transfer coding is supported"};
+      }
+    }
+  }
+  return {};
+}
+
+void Session::refuse(int status, std::string_view message) {
+  stream_.keep_alive = false;  // before the reply, which then says Connection: close
+  sendLocal(status, message);
 }
 
 parsers::Next Session::onBody(std::string_view chunk) {
@@ -624,6 +712,13 @@ void Session::onParseError(const parsers::ExecResult& r) {
   auto& c = worker_.counters();
   c.add(c.parse_errors);
   ending_ = true;
+  if (stream_.active && stream_.proxy && proxy_ && !stream_.response_started) {
+    // The request went bad after its head went upstream: abandon that
+    // exchange (its connection is dropped, never pooled), so that nothing
+    // it says later (an answer, a 502) follows our 400 to the client.
+    proxy_->cancel();
+    raw_body_ = body_start_pending_ = body_end_pending_ = false;
+  }
   if (stream_.active && stream_.response_started) {
     // The answer is already on its way; the rest of this request is not
     // trustworthy, so finish the response and close.
@@ -731,19 +826,40 @@ void Session::onEof() {
     flush();
     return;
   }
-  if (stream_.active && stream_.request_done && !stream_.response_done) {
-    // Half-close after a complete request: answer, then close.
-    stream_.keep_alive = false;
-    ending_ = true;
+  // The client finished sending (shutdown(SHUT_WR)) but may still read:
+  // every complete request it sent is answered in order, then the
+  // connection ends (processInput decides when). Only a request cut short
+  // closes it at once.
+  peer_done_ = true;
+  if (stream_.active && stream_.request_done) {
+    if (conn_.unread().empty()) {
+      stream_.keep_alive = false;  // the last one: its answer says so, if not yet written
+    }
     return;
   }
-  if (!stream_.active && !parser_.inMessage() && (conn_.pendingBytes() > 0 || !out_.empty())) {
-    // The peer stopped sending but may still be reading what we owe it.
-    ending_ = true;
-    flush();
+  if (!stream_.active && !conn_.unread().empty()) {
+    if (!in_input_) {
+      processInput();  // pipelined requests held back by output backpressure
+    }
     return;
   }
-  conn_.close();
+  endHalfClosed();
+}
+
+void Session::endHalfClosed() {
+  if (stream_.active && !stream_.request_done) {
+    if (!parser_.inHead() || stream_.response_started) {
+      conn_.close();  // cut short in its body: its exchange (and any upstream one) is abandoned
+      return;
+    }
+    stream_.active = false;  // cut short in its head: nothing of it is in flight
+  }
+  if (!ending_ && conn_.pendingBytes() == 0 && out_.empty()) {
+    conn_.close();  // nothing owed
+    return;
+  }
+  ending_ = true;
+  flush();  // what earlier requests are owed still goes out, then the connection ends
 }
 
 void Session::onReadError(int err) {
@@ -816,6 +932,21 @@ parsers::Next Session::startProxy(parsers::MessageHead& head, const RouteMatch& 
   }
   if (peer_text_.empty()) {
     peer_text_ = net::peerString(conn_.peer());
+  }
+  if (head.find("host") == nullptr) {
+    // HTTP/1.0 without Host: the upstream gets HTTP/1.1, which must carry
+    // one (RFC 9112 3.2). The address the client connected to is the host
+    // it addressed.
+    sockaddr_storage local{};
+    int len = sizeof(local);
+    synth_.clear();
+    if (uv_tcp_getsockname(&slot_.tcp, reinterpret_cast<sockaddr*>(&local), &len) == 0) {
+      net::Address a;
+      a.storage = local;
+      a.len = static_cast<socklen_t>(len);
+      synth_ = a.toString();
+    }
+    head.headers.push_back({"Host", synth_});
   }
   ProxyRequest req;
   req.head = &head;

@@ -155,6 +155,15 @@ class Session final : public loop::DeferredDeletable,
   void onFanoutReply(int status, std::string_view json) override;
   void onFanoutError(int status, std::string_view message) override;
 
+  // Why a request head is refused before routing (status 0: it is not).
+  struct Refusal {
+    int status = 0;
+    std::string_view message;
+  };
+  Refusal checkHead(parsers::MessageHead& head, size_t hosts, parsers::HeaderField*& host_field,
+                    bool framing_nominated);
+  // Answers the current request with `status` and ends the connection.
+  void refuse(int status, std::string_view message);
   bool canFeed() const;
   void processInput();
   void feedParser();
@@ -179,6 +188,9 @@ class Session final : public loop::DeferredDeletable,
   void logRequest();
   bool peerTrusted() const;
   void onTimeout();
+  // The client half-closed and nothing it sent can still complete: ends the
+  // connection once what it is owed is written (at once when nothing is).
+  void endHalfClosed();
   static void onDelayTimer(uv_timer_t* t);
   static void onDelayTimerClosed(uv_handle_t* h);
   void destroy();
@@ -196,6 +208,10 @@ class Session final : public loop::DeferredDeletable,
   loop::TimeoutNode park_;      // armed while idle: parks after timeouts.park
   std::vector<buf::SliceRef> head_pins_;
   std::string peer_text_;  // formatted once: access log, X-Forwarded-For
+  // Bytes a rewritten head points at that are no slice of the request: an
+  // origin-form target made from "http://h?q", or the Host given to an
+  // HTTP/1.0 request that had none. Valid until the next request's head.
+  std::string synth_;
   Stream stream_;
   std::unique_ptr<ProxyStream> proxy_;  // made on the first proxied request, then reused
   // The current fan-out request; a finished one is handed to deferred
@@ -207,6 +223,7 @@ class Session final : public loop::DeferredDeletable,
   bool ending_ = false;     // last response queued; no more requests parsed
   bool draining_ = false;
   bool conn_closed_ = false;
+  bool peer_done_ = false;  // the client half-closed: answer what it sent, then end
   bool got_bytes_ = false;  // any byte of the current/next request arrived
   bool raw_body_ = false;   // consumed request bytes are body for the proxy
   bool body_start_pending_ = false;
