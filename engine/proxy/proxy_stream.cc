@@ -136,6 +136,9 @@ void ProxyStream::sendHead() {
   }
   out_.moveFrom(queued_);
   up_->conn().write(out_);
+  if (up_ == nullptr) {
+    return;  // the write failed at once (a pooled connection reset): fail() has retried or answered
+  }
   up_->conn().readStart();
   const config::Cluster& cc = *cluster_->config;
   armTimer(request_complete_ ? cc.response_timeout : cc.idle_timeout);
@@ -163,6 +166,9 @@ void ProxyStream::sendBody(const buf::SliceRef& slice, const char* data, size_t 
   }
   out_.appendRef(slice, data, len);
   up_->conn().write(out_);
+  if (up_ == nullptr) {
+    return;  // the write failed at once; fail() armed its own timer (backoff) or finished
+  }
   // Request body moving is progress, also after an interim 100 Continue.
   armTimer(cluster_->config->idle_timeout);
 }
