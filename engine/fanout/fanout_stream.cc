@@ -186,7 +186,9 @@ class SystemCall final : private net::ConnectionHandler, private parsers::Http1H
  private:
   void send() {
     up_->conn().write(out_);
-    up_->conn().readStart();
+    if (up_ != nullptr) {  // null when the write failed at once (a pooled connection reset): finished
+      up_->conn().readStart();
+    }
   }
 
   void onConnected(int status) override {
@@ -200,7 +202,9 @@ class SystemCall final : private net::ConnectionHandler, private parsers::Http1H
         buf::BufferChain connect(fan_->loop_.slicePool());
         connect.appendCopy(connect_head_);
         up_->conn().write(connect);
-        up_->conn().readStart();
+        if (up_ != nullptr) {  // as in send()
+          up_->conn().readStart();
+        }
         return;
       }
       phase_ = Phase::Exchange;

@@ -518,6 +518,32 @@ TEST_F(FanoutTest, KeepAliveConnectionsToSecondariesAreReused) {
   EXPECT_EQ(up.connectionsAccepted(), 1u);
 }
 
+// A secondary that resets each keep-alive connection right after its
+// answer: the next fan-out can take that pooled connection just as the reset
+// lands, and its write then fails at once. The call used to go on to read
+// from the connection it no longer had (a null dereference); it must end as
+// a failed system call, or OK on a fresh connection, with every fan-out
+// answered.
+TEST_F(FanoutTest, PooledConnectionResetAsTheNextCallTakesIt) {
+  ScriptedUpstream up([](UpstreamConn& c) {
+    if (c.readRequest()) {
+      c.sendResponse(200, R"({"n":1})");
+      c.reset();
+    }
+  });
+  start(fanoutConfig({{"S1", up.url(), ""}}));
+  TestClient c(port());
+  const std::string fan = get("/zosmf/gateway/system?" + contentQuery("{'target':'S1','resourcePath':'/x'}"));
+  for (int i = 0; i < 300; ++i) {
+    ASSERT_TRUE(c.send(fan)) << i;
+    auto r = c.readResponse();
+    ASSERT_TRUE(r) << i;
+    ASSERT_EQ(r->status, 200) << i;
+    const std::string rc = parseAggregate(r->body).systems.at(0).rc;
+    EXPECT_TRUE(rc == "OK" || rc == "HttpConnectionFailed") << i << ": " << rc;
+  }
+}
+
 TEST_F(FanoutTest, ClientDisconnectCancelsEverySubRequest) {
   Mailbox<bool> closed;
   ScriptedUpstream silent([&](UpstreamConn& c) {
