@@ -443,7 +443,11 @@ void Connection::onShutdown(uv_shutdown_t* req, int status) {
   self->readStart();
 }
 
-void Connection::close() {
+void Connection::close() { closeWith(false); }
+
+void Connection::reset() { closeWith(true); }
+
+void Connection::closeWith(bool reset) {
   if (state_ == State::Closing || state_ == State::Closed) {
     return;
   }
@@ -455,6 +459,9 @@ void Connection::close() {
   if (!initialized_) {
     state_ = State::Closed;
     handler_->onClosed();
+    return;
+  }
+  if (reset && uv_tcp_close_reset(&sock_->tcp, &Connection::onClose) == 0) {
     return;
   }
   uv_close(reinterpret_cast<uv_handle_t*>(&sock_->tcp), &Connection::onClose);

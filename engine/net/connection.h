@@ -131,6 +131,9 @@ class Connection final : private tls::TlsOutput {
   void finish();
   // Immediate close; pending writes are cancelled. Idempotent.
   void close();
+  // As close(), but the peer sees a reset (RST), not an orderly end (FIN):
+  // for a response that can only end at the close and was cut short.
+  void reset();
   State state() const { return state_; }
   bool open() const { return state_ == State::Open; }
   bool closing() const { return state_ == State::Closing || state_ == State::Closed; }
@@ -146,6 +149,7 @@ class Connection final : private tls::TlsOutput {
   static void onWrite(uv_write_t* req, int status);
   static void onShutdown(uv_shutdown_t* req, int status);
   static void onClose(uv_handle_t* h);
+  void closeWith(bool reset);
   static void onConnect(uv_connect_t* req, int status);
   // The Connection a handle callback is for, waking a parked socket first.
   static Connection* of(uv_handle_t* h);

@@ -513,7 +513,7 @@ void ProxyStream::fail(Failure f) {
   }
   state_ = State::Done;
   if (head_forwarded_) {
-    down_.onProxyAbort();
+    down_.onProxyAbort(needs_eof_ && !rechunk_);
     return;
   }
   switch (f) {

@@ -37,8 +37,10 @@ class ProxyDownstream {
   virtual void onProxyResponseComplete() = 0;
   // Failed before any response byte reached the client: answer locally.
   virtual void onProxyError(int status, std::string_view message) = 0;
-  // Failed mid-response: the client connection must be closed.
-  virtual void onProxyAbort() = 0;
+  // Failed mid-response: the client connection must be closed; with a reset
+  // when the response could only end at that close (an HTTP/1.0 client
+  // reading until close), so that the cut never looks like the end.
+  virtual void onProxyAbort(bool reset) = 0;
   // The upstream drained: more request body may be fed.
   virtual void onProxyRequestWritable() = 0;
   // 101 forwarded: from now on bytes flow raw both ways.

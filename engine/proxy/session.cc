@@ -1018,11 +1018,11 @@ void Session::onProxyError(int status, std::string_view message) {
   }
 }
 
-void Session::onProxyAbort() {
+void Session::onProxyAbort(bool reset) {
   // Part of the response is out: never let it look complete.
   ending_ = true;
   flush();
-  conn_.close();
+  reset ? conn_.reset() : conn_.close();
 }
 
 void Session::onProxyRequestWritable() {

@@ -146,7 +146,7 @@ class Session final : public loop::DeferredDeletable,
   void onProxyBodyBytes(uint64_t n) override { stream_.body_sent += n; }
   void onProxyResponseComplete() override;
   void onProxyError(int status, std::string_view message) override;
-  void onProxyAbort() override;
+  void onProxyAbort(bool reset) override;
   void onProxyRequestWritable() override;
   void onProxyTunnel() override;
   void onProxyTunnelEnd() override;

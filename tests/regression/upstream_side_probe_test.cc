@@ -282,13 +282,10 @@ TEST_F(UpstreamSideProbeTest, SteadyUploadAfterContinueIsNotAnIdleTimeout) {
   EXPECT_NE(rest.find("stored"), std::string::npos) << rest;
 }
 
-// BUG (fix in engine/proxy/session.cc, not owned here): an HTTP/1.0 client
-// can only read a length-less body until close, so when the upstream dies
-// mid-body the one signal left is how the client connection ends.
-// Session::onProxyAbort flushes and closes with a FIN, which is exactly a
-// clean end; it should reset the connection instead (uv_tcp_close_reset,
-// or SO_LINGER {1, 0} before the close) when the response was cut.
-TEST_F(UpstreamSideProbeTest, DISABLED_CloseDelimitedBodyCutByResetResetsHttp10Client) {
+// An HTTP/1.0 client can only read a length-less body until close, so when
+// the upstream dies mid-body the one signal left is how the client
+// connection ends: a reset, never the FIN of a clean end.
+TEST_F(UpstreamSideProbeTest, CloseDelimitedBodyCutByResetResetsHttp10Client) {
   ScriptedUpstream up([](UpstreamConn& c) {
     if (!c.readRequest()) {
       return;
