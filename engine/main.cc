@@ -163,7 +163,7 @@ std::string parseRespond(int argc, char** argv, QuickRespond& q) {
       if (!n || *n > (1ull << 30)) {
         return "--body-size: expected a size up to 1g like 512, 16k or 1m, got '" + *v + "'";
       }
-      q.action.body.assign(*n, 'x');
+      q.action.body_size = *n;
     } else if (arg == "--header") {
       const size_t colon = v->find(':');
       if (colon == std::string::npos || colon == 0) {

@@ -23,7 +23,8 @@ using Millis = std::chrono::milliseconds;
 struct RespondAction {
   int status = 200;
   std::vector<std::pair<std::string, std::string>> headers;  // in file order
-  std::string body;           // `body: TEXT`, or `body_size: N` bytes of 'x'
+  std::string body;           // `body: TEXT`
+  uint64_t body_size = 0;     // `body_size: N`: N bytes of 'x', made as they are sent
   Millis delay{0};
 };
 

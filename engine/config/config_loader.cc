@@ -290,7 +290,7 @@ RespondAction readRespond(const MapEntry& entry) {
     } else if (field.key == "body") {
       respond.body = readString(field);
     } else if (field.key == "body_size") {
-      respond.body.assign(readSize(field, 0, kMaxBodySize), 'x');
+      respond.body_size = readSize(field, 0, kMaxBodySize);
     } else if (field.key == "headers") {
       respond.headers = readHeaders(field);
     } else if (field.key == "delay") {

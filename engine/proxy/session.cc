@@ -1,5 +1,6 @@
 #include "engine/proxy/session.h"
 
+#include <algorithm>
 #include <chrono>
 #include <optional>
 #include <string>
@@ -24,6 +25,16 @@ constexpr size_t kOutputHighWatermark = 256 * 1024;
 constexpr size_t kOutputLowWatermark = 64 * 1024;
 // Unparsed input kept while the current request is still being answered.
 constexpr size_t kInputHoldLimit = 8 * 1024;
+// A generated body (respond.body_size) is queued in references to one
+// shared block of 'x', this big, and only as fast as the client reads.
+constexpr size_t kFillBlockBytes = 64 * 1024;
+// Up to this, a body is copied next to its head: one piece, one iovec.
+constexpr size_t kCopyBodyBytes = 1024;
+
+std::string_view fillBlock() {
+  static const std::string block(kFillBlockBytes, 'x');
+  return block;
+}
 
 parsers::Http1Limits limitsFrom(const config::Limits& l) {
   parsers::Http1Limits out;
@@ -599,22 +610,45 @@ void Session::sendRespond() {
   head.status = r.status;
   head.date = loop_.httpDate();
   head.connection = connectionHeader();
-  head.content_length = r.body.size();
+  head.content_length = r.body.size() + r.body_size;
   head.headers = r.headers.data();
   head.header_count = r.headers.size();
   http::writeResponseHead(out_, head);
-  if (!stream_.head_request && !r.body.empty()) {
+  stream_.response_done = true;
+  if (stream_.head_request) {
+    return;
+  }
+  if (!r.body.empty()) {
     // Small bodies join the head in one piece; large ones go by reference:
     // the body lives in the config snapshot, which config_ pins until every
     // write of this connection has completed.
-    if (r.body.size() <= 1024) {
+    if (r.body.size() <= kCopyBodyBytes) {
       out_.appendCopy(r.body);
     } else {
       out_.appendExternal(r.body);
     }
     stream_.body_sent = r.body.size();
   }
-  stream_.response_done = true;
+  stream_.fill_left = r.body_size;
+  pumpFill();
+}
+
+// Queues more of a generated body, up to the output high watermark; the
+// response is done once all of it is queued. flush() calls it again as
+// the client reads.
+void Session::pumpFill() {
+  const std::string_view block = fillBlock();
+  while (stream_.fill_left > 0 && !outputHigh()) {
+    const auto n = static_cast<size_t>(std::min<uint64_t>(stream_.fill_left, block.size()));
+    if (n <= kCopyBodyBytes) {
+      out_.appendCopy(block.substr(0, n));
+    } else {
+      out_.appendExternal(block.substr(0, n));
+    }
+    stream_.fill_left -= n;
+    stream_.body_sent += n;
+  }
+  stream_.response_done = stream_.fill_left == 0;
 }
 
 void Session::sendEchoHead(const parsers::MessageHead& h) {
@@ -669,6 +703,15 @@ void Session::flush() {
   if (!out_.empty() && !conn_closed_) {
     conn_.write(out_);
   }
+  // A generated body goes on while the socket takes it at once (no write
+  // callback follows then); else onWritable -> processInput brings us back.
+  while (stream_.fill_left > 0 && !conn_closed_ && conn_.open() && conn_.pendingBytes() < kOutputLowWatermark) {
+    pumpFill();
+    conn_.write(out_);
+    if (stream_.response_done && stream_.request_done) {
+      finishStream();  // canFeed() now lets the caller parse what follows
+    }
+  }
   if (ending_ && !stream_.active && conn_.open()) {
     conn_.finish();
     loop_.lingerTimeouts().arm(timeout_, loop_.now());
@@ -699,7 +742,7 @@ void Session::onDelayTimer(uv_timer_t* t) {
   }
   self->stream_.waiting_delay = false;
   self->sendRespond();
-  if (self->stream_.request_done) {
+  if (self->stream_.request_done && self->stream_.response_done) {
     self->finishStream();
   }
   self->flush();

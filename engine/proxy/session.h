@@ -104,6 +104,7 @@ class Session final : public loop::DeferredDeletable,
     bool waiting_delay = false;
     int status = 0;
     uint64_t body_sent = 0;
+    uint64_t fill_left = 0;  // of a generated body (respond.body_size), not yet queued
     uint64_t start_ns = 0;
     std::string_view method;
     std::string_view target;
@@ -176,6 +177,7 @@ class Session final : public loop::DeferredDeletable,
   void startFanout();
   void fanoutAnswered();
   void sendRespond();
+  void pumpFill();
   void sendEchoHead(const parsers::MessageHead& head);
   void sendLocal(int status, std::string_view message);
   // The connection's last answer (a bad request, a head too slow): opens a

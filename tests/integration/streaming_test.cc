@@ -8,6 +8,7 @@
 #include <signal.h>
 #include <sys/socket.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <fstream>
 #include <string>
@@ -146,6 +147,59 @@ TEST_F(StreamingTest, LargeDownloadStreamsWithBoundedMemory) {
   std::printf("download %llu MiB: proxy RSS %llu KiB before, peak %llu KiB\n",
               static_cast<unsigned long long>(kBodyBytes >> 20), static_cast<unsigned long long>(rss_before),
               static_cast<unsigned long long>(peak));
+}
+
+// `respond --body-size 1g` (a load-testing route) used to hold the whole
+// body in memory from start-up on; it is made as it is sent, at the
+// client's pace, so the process stays small from start to finish. The same
+// connection then answers a pipelined HEAD with the full length and no body.
+TEST(StreamingRespondTest, GeneratedBodyCostsNoMemory) {
+  Process p({PLEXGATE_BINARY, "respond", "--listen", "127.0.0.1:0", "--workers", "1", "--body-size",
+             std::to_string(kBodyBytes)});
+  const auto line = p.waitStderr("listener respond on http://", milliseconds(5000));
+  ASSERT_TRUE(line) << p.stderrText();
+  const auto port = static_cast<uint16_t>(std::stoi(line->substr(line->rfind(':') + 1)));
+  const uint64_t rss_before = statusKiB(p.pid(), "VmRSS");
+  TestClient c(port);
+  ASSERT_TRUE(c.send(get("/big") + "HEAD /again HTTP/1.1\r\nHost: test\r\n\r\n"));
+  const std::string head = readHead(c.fd());
+  ASSERT_EQ(head.rfind("HTTP/1.1 200", 0), 0u) << head;
+  EXPECT_NE(head.find("Content-Length: " + std::to_string(kBodyBytes) + "\r\n"), std::string::npos) << head;
+  // Counted and checked: every byte is an 'x'.
+  std::string buf(256 * 1024, '\0');
+  uint64_t got = 0;
+  uint64_t wrong = 0;
+  while (got < kBodyBytes) {
+    pollfd pf{c.fd(), POLLIN, 0};
+    if (::poll(&pf, 1, 10000) <= 0) {
+      break;
+    }
+    const ssize_t r = ::recv(c.fd(), buf.data(), std::min<uint64_t>(buf.size(), kBodyBytes - got), 0);
+    if (r <= 0) {
+      break;
+    }
+    for (ssize_t i = 0; i < r; ++i) {
+      wrong += buf[static_cast<size_t>(i)] != 'x';
+    }
+    got += static_cast<uint64_t>(r);
+  }
+  EXPECT_EQ(got, kBodyBytes);
+  EXPECT_EQ(wrong, 0u);
+  auto again = c.readResponse(milliseconds(5000), /*head_request=*/true);
+  ASSERT_TRUE(again);
+  EXPECT_EQ(again->status, 200);
+  EXPECT_EQ(again->header("Content-Length"), std::to_string(kBodyBytes));
+  EXPECT_TRUE(again->body.empty());
+  const uint64_t peak = statusKiB(p.pid(), "VmHWM");
+  EXPECT_LT(peak - rss_before, kMaxGrowthKiB) << "peak " << peak << " KiB, before " << rss_before << " KiB";
+#if !defined(__SANITIZE_ADDRESS__) && !defined(__SANITIZE_THREAD__)
+  EXPECT_LT(peak, kMaxGrowthKiB) << "the body was held in memory: peak " << peak << " KiB";
+#endif
+  std::printf("respond %llu MiB: RSS %llu KiB before, peak %llu KiB\n",
+              static_cast<unsigned long long>(kBodyBytes >> 20), static_cast<unsigned long long>(rss_before),
+              static_cast<unsigned long long>(peak));
+  p.signal(SIGTERM);
+  EXPECT_EQ(p.wait(milliseconds(10000)), 0) << p.stderrText();
 }
 
 }  // namespace
