@@ -16,6 +16,7 @@
 
 #include "engine/config/config.h"
 #include "engine/config/config_loader.h"
+#include "engine/config/config_values.h"
 #include "engine/loop/event_loop.h"
 #include "engine/proxy/health_checker.h"
 #include "engine/server/access_log.h"
@@ -83,28 +84,14 @@ bool isOneOf(std::string_view arg, const std::vector<std::string_view>& names) {
   return false;
 }
 
-// Decimal digits only: strtol alone would take " 5", "+5" and "".
-bool isDigits(std::string_view text) {
-  if (text.empty() || text.size() > 9) {
-    return false;
-  }
-  for (char c : text) {
-    if (c < '0' || c > '9') {
-      return false;
-    }
-  }
-  return true;
-}
-
-std::optional<uint32_t> parseWorkers(const std::string& text) {
-  if (!isDigits(text)) {
+// An integer in [low, high] in decimal digits only, as the file's numbers:
+// strtol would also take " 5", "+5" and "".
+std::optional<uint32_t> parseIntIn(std::string_view text, uint32_t low, uint32_t high) {
+  const std::optional<uint64_t> n = config::detail::parseUnsigned(text);
+  if (!n || *n < low || *n > high) {
     return std::nullopt;
   }
-  const long n = std::strtol(text.c_str(), nullptr, 10);
-  if (n < 1 || n > 1024) {
-    return std::nullopt;
-  }
-  return static_cast<uint32_t>(n);
+  return static_cast<uint32_t>(*n);
 }
 
 struct QuickRespond {
@@ -142,12 +129,11 @@ std::string parseRespond(int argc, char** argv, QuickRespond& q) {
     if (arg == "--listen") {
       q.listen = *v;
     } else if (arg == "--status") {
-      char* end = nullptr;
-      const long s = std::strtol(v->c_str(), &end, 10);
-      if (!isDigits(*v) || *end != '\0' || s < 200 || s > 599) {
+      const std::optional<uint32_t> s = parseIntIn(*v, 200, 599);
+      if (!s) {
         return "--status: expected an integer from 200 to 599, got '" + *v + "'";
       }
-      q.action.status = static_cast<int>(s);
+      q.action.status = static_cast<int>(*s);
     } else if (arg == "--body") {
       if (have_body) {
         return "--body and --body-size are exclusive";
@@ -191,7 +177,7 @@ std::string parseRespond(int argc, char** argv, QuickRespond& q) {
     } else if (arg == "--key") {
       q.key = *v;
     } else if (arg == "--workers") {
-      const std::optional<uint32_t> n = parseWorkers(*v);
+      const std::optional<uint32_t> n = parseIntIn(*v, 1, 1024);
       if (!n) {
         return "--workers: expected an integer from 1 to 1024, got '" + *v + "'";
       }
