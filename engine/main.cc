@@ -5,7 +5,6 @@
 #include <uv.h>
 
 #include <cstdio>
-#include <cstdlib>
 #include <cstring>
 #include <memory>
 #include <optional>
