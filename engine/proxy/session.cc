@@ -448,7 +448,7 @@ parsers::Next Session::onHead(parsers::MessageHead& head) {
     return parsers::Next::Continue;
   }
   if (match.entry->kind == RouteEntry::Kind::Proxy || match.entry->kind == RouteEntry::Kind::Service) {
-    return startProxy(head, match, expect_continue);
+    return startProxy(head, match, expect_continue, host_field != nullptr);
   }
   // Echo: stream the request back as it arrives.
   s.echo = true;
@@ -967,7 +967,8 @@ bool Session::peerTrusted() const {
   return false;
 }
 
-parsers::Next Session::startProxy(parsers::MessageHead& head, const RouteMatch& match, bool expect_continue) {
+parsers::Next Session::startProxy(parsers::MessageHead& head, const RouteMatch& match, bool expect_continue,
+                                  bool has_host) {
   stream_.proxy = true;
   if (!proxy_) {
     ProxyDownstream& down = *this;
@@ -976,7 +977,7 @@ parsers::Next Session::startProxy(parsers::MessageHead& head, const RouteMatch& 
   if (peer_text_.empty()) {
     peer_text_ = net::peerString(conn_.peer());
   }
-  if (head.find("host") == nullptr) {
+  if (!has_host) {
     // HTTP/1.0 without Host: the upstream gets HTTP/1.1, which must carry
     // one (RFC 9112 3.2). The address the client connected to is the host
     // it addressed.

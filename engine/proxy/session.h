@@ -172,7 +172,8 @@ class Session final : public loop::DeferredDeletable,
   void pinInputSlice();
   bool outputHigh() const;
   http::ConnectionHeader connectionHeader() const;
-  parsers::Next startProxy(parsers::MessageHead& head, const RouteMatch& match, bool expect_continue);
+  parsers::Next startProxy(parsers::MessageHead& head, const RouteMatch& match, bool expect_continue,
+                           bool has_host);
   void startFanoutRequest(const parsers::MessageHead& head, bool expect_continue);
   void startFanout();
   void fanoutAnswered();
