@@ -358,12 +358,13 @@ int Http1Parser::onBodyCb(llhttp_t* p, const char* at, size_t len) {
 int Http1Parser::onMessageCompleteCb(llhttp_t* p) {
   Http1Parser& s = self(p);
   s.in_message_ = false;
-  if (p->type == HTTP_REQUEST && s.head_.chunked) {
+  if (s.head_.chunked) {
     // A proxy forwards the chunked body byte for byte, so its last line
-    // must end as a strict upstream expects: llhttp 8.1 also ends it on a
-    // bare LF ("0\r\n\n"), after which a strict upstream would read the
-    // next request on that connection as trailer fields. Stop here;
-    // execute() checks the bytes and only then tells the handler.
+    // must end as a strict peer expects: llhttp 8.1 also ends it on a bare
+    // LF ("0\r\n\n"), after which a strict upstream would read the next
+    // request on that connection as trailer fields (and a strict client the
+    // next response). Stop here; execute() checks the bytes and only then
+    // tells the handler.
     s.check_chunked_end_ = true;
     return HPE_PAUSED;
   }

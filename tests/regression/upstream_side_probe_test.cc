@@ -225,6 +225,38 @@ TEST_F(UpstreamSideProbeTest, TransferCodingOtherThanChunkedIs502) {
 
 // response_timeout runs from the request sent to the whole response head:
 // an upstream trickling the head a byte at a time must not hold it open.
+// llhttp 8.1 ends a chunked body on a bare LF ("0\r\n\n"). Forwarded as
+// it came, a strict client would take the next response on its connection
+// for trailer fields. The response is cut there instead: the client
+// connection closes without a last chunk, and the upstream one is dropped.
+TEST_F(UpstreamSideProbeTest, ChunkedResponseEndingInABareLfIsCut) {
+  std::atomic<int> conns{0};
+  ScriptedUpstream up([&](UpstreamConn& c) {
+    const int n = ++conns;
+    while (c.readRequest()) {
+      if (n == 1) {
+        c.send("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n0\r\n\n");
+      } else {
+        c.sendResponse(200, "fresh");
+      }
+    }
+  });
+  start(config(up.url()));
+  {
+    TestClient c(port());
+    ASSERT_TRUE(c.send(get("/")));
+    const std::string got = c.readAll(milliseconds(3000));  // to the close
+    EXPECT_EQ(got.rfind("HTTP/1.1 200", 0), 0u) << got;
+    EXPECT_EQ(got.find("0\r\n"), std::string::npos) << got;  // no last chunk: the cut shows
+  }
+  TestClient c2(port());
+  ASSERT_TRUE(c2.send(get("/2")));
+  auto r = c2.readResponse(milliseconds(3000));
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->body, "fresh");
+  EXPECT_EQ(up.connectionsAccepted(), 2u);  // the first connection was not pooled
+}
+
 TEST_F(UpstreamSideProbeTest, TricklingResponseHeadIs504AtTheResponseTimeout) {
   ScriptedUpstream up([](UpstreamConn& c) {
     if (!c.readRequest()) {
