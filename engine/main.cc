@@ -66,9 +66,6 @@ int usageError(const std::string& msg) {
   return 2;
 }
 
-// A file's respond.delay goes up to this; the command line keeps to it too.
-constexpr config::Millis kMaxDelay{60 * 60 * 1000};
-
 const std::vector<std::string_view> kRespondOptions = {"--listen", "--status", "--body", "--body-size", "--header",
                                                        "--delay",  "--cert",   "--key",  "--workers"};
 const std::vector<std::string_view> kProxyOptions = {"--listen",   "--to",   "--workers", "--lb",
@@ -145,7 +142,7 @@ std::string parseRespond(int argc, char** argv, QuickRespond& q) {
       }
       have_body = true;
       const auto n = config::parseSize(*v);
-      if (!n || *n > (1ull << 30)) {
+      if (!n || *n > config::kMaxRespondBodySize) {
         return "--body-size: expected a size up to 1g like 512, 16k or 1m, got '" + *v + "'";
       }
       q.action.body_size = *n;
@@ -167,7 +164,7 @@ std::string parseRespond(int argc, char** argv, QuickRespond& q) {
       q.action.headers.emplace_back(std::move(name), std::move(val));
     } else if (arg == "--delay") {
       const auto d = config::parseDuration(*v);
-      if (!d || *d > kMaxDelay) {
+      if (!d || *d > config::kMaxRespondDelay) {
         return "--delay: expected a duration up to 1h like 500ms or 2s, got '" + *v + "'";
       }
       q.action.delay = *d;

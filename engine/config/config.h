@@ -20,6 +20,11 @@ namespace plexgate::config {
 using Millis = std::chrono::milliseconds;
 
 // A route that answers locally with a canned response (load-testing target).
+// The largest respond.body_size and respond.delay (the file's and the
+// command line's).
+inline constexpr uint64_t kMaxRespondBodySize = uint64_t{1} << 30;
+inline constexpr Millis kMaxRespondDelay{60 * 60 * 1000};
+
 struct RespondAction {
   int status = 200;
   std::vector<std::pair<std::string, std::string>> headers;  // in file order

@@ -60,8 +60,6 @@ constexpr int64_t kMsPerHour = 60 * kMsPerMinute;
 constexpr uint64_t kMaxWorkers = 1024;
 // No configuration comes near this; a bigger "file" is a mistake (/dev/zero).
 constexpr size_t kMaxFileBytes = 64 * kMiB;
-constexpr uint64_t kMaxBodySize = kGiB;  // body_size: N
-constexpr Millis kMaxDelay{kMsPerHour};
 constexpr Millis kMaxTimeout{24 * kMsPerHour};
 
 // Keys of every mapping, in the order error messages list them.
@@ -290,11 +288,11 @@ RespondAction readRespond(const MapEntry& entry) {
     } else if (field.key == "body") {
       respond.body = readString(field);
     } else if (field.key == "body_size") {
-      respond.body_size = readSize(field, 0, kMaxBodySize);
+      respond.body_size = readSize(field, 0, kMaxRespondBodySize);
     } else if (field.key == "headers") {
       respond.headers = readHeaders(field);
     } else if (field.key == "delay") {
-      respond.delay = readDuration(field, Millis{0}, kMaxDelay);
+      respond.delay = readDuration(field, Millis{0}, kMaxRespondDelay);
     }
   }
   return respond;
