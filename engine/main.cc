@@ -56,9 +56,9 @@ Usage:
   plexgate --help
 
 Signals: SIGTERM/SIGINT drain (finish in-flight requests, then exit; a second
-one closes every connection at once); SIGHUP reloads the -c FILE (routes,
-clusters, services, log_level; a bad file is refused); SIGUSR1 reopens the
-access log file (log rotation).
+one closes every connection at once); SIGHUP reloads the -c FILE (all but
+listeners, workers and access_log; a bad file is refused); SIGUSR1 reopens
+the access log file (log rotation).
 )";
 
 int usageError(const std::string& msg) {
@@ -338,22 +338,11 @@ std::string proxyFlagOf(const std::string& key) {
 }
 
 // The parts of a reloaded file that only a restart applies: the worker
-// count, the access log and the workers' per-connection limits and timeouts.
+// count and the access log (listeners are refused by WorkerSet::publish).
 std::string needsRestart(const config::Config& running, const config::Config& next) {
   std::vector<std::string_view> changed;
   if (next.workers != running.workers) {
     changed.push_back("workers");
-  }
-  const config::Limits& a = running.limits;
-  const config::Limits& b = next.limits;
-  if (a.max_head_bytes != b.max_head_bytes || a.max_headers != b.max_headers || a.max_uri_bytes != b.max_uri_bytes ||
-      a.max_body_bytes != b.max_body_bytes || a.max_requests_per_connection != b.max_requests_per_connection) {
-    changed.push_back("limits");
-  }
-  const config::Timeouts& t = running.timeouts;
-  const config::Timeouts& u = next.timeouts;
-  if (t.header != u.header || t.idle != u.idle || t.park != u.park) {
-    changed.push_back("timeouts (header, idle, park)");
   }
   const config::AccessLog& l = running.access_log;
   const config::AccessLog& m = next.access_log;

@@ -47,6 +47,19 @@ void TimeoutList::arm(TimeoutNode& n, uint64_t now_ms) {
   }
 }
 
+void TimeoutList::setDuration(uint64_t ms) {
+  if (ms == duration_ms_) {
+    return;
+  }
+  for (TimeoutNode* n = first_; n != nullptr; n = n->next_) {
+    n->deadline_ = n->deadline_ - duration_ms_ + ms;  // deadline_ >= duration_ms_: it is arm time + duration
+  }
+  duration_ms_ = ms;
+  if (first_ != nullptr && on_first_ != nullptr) {
+    on_first_(ctx_);  // the head may be due sooner: let the loop look again
+  }
+}
+
 uint64_t TimeoutList::expire(uint64_t now_ms) {
   while (first_ != nullptr && first_->deadline_ <= now_ms) {
     TimeoutNode& n = *first_;

@@ -50,7 +50,9 @@ class TimeoutList {
   // Fires every node whose deadline is <= now; returns the next deadline or 0.
   uint64_t expire(uint64_t now_ms);
   uint64_t duration() const { return duration_ms_; }
-  void setDuration(uint64_t ms) { duration_ms_ = ms; }
+  // Armed nodes move with it (each to its arm time + `ms`), so the list
+  // stays sorted and a shorter timeout also applies to what is armed.
+  void setDuration(uint64_t ms);
   uint64_t nextDeadline() const { return first_ != nullptr ? first_->deadline_ : 0; }
   bool empty() const { return first_ == nullptr; }
 

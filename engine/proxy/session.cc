@@ -129,7 +129,7 @@ Session::Session(ClientSlot& slot)
     : slot_(slot),
       worker_(*slot.listener.worker),
       listener_(slot.listener),
-      config_(worker_.configPtr()),
+      config_(worker_.routes()->config),
       loop_(worker_.loop()),
       conn_(worker_.loop(), *this),
       parser_(parsers::Http1Parser::Type::Request, limitsFrom(config_->limits), *this),

@@ -201,7 +201,7 @@ class Session final : public loop::DeferredDeletable,
   ClientSlot& slot_;
   server::Worker& worker_;
   server::ListenerRuntime& listener_;
-  config::ConfigPtr config_;  // limits and timeouts, from when the connection came
+  config::ConfigPtr config_;  // limits: the newest published configuration when this Session was made
   server::WorkerRoutesPtr routes_;  // the newest routes at the current request's start
   loop::EventLoop& loop_;
   net::Connection conn_;

@@ -14,9 +14,7 @@ Worker::Worker(size_t index, config::ConfigPtr config, proxy::UpstreamDirectoryP
                AccessLogSink* access_log)
     : index_(index), config_(std::move(config)), access_log_(access_log), fanout_(loop_, counters_.fanout) {
   routes_ = buildRoutes(config_, std::move(upstreams));
-  loop_.headerTimeouts().setDuration(static_cast<uint64_t>(config_->timeouts.header.count()));
-  loop_.idleTimeouts().setDuration(static_cast<uint64_t>(config_->timeouts.idle.count()));
-  loop_.parkTimeouts().setDuration(static_cast<uint64_t>(config_->timeouts.park.count()));
+  applyTimeouts(config_->timeouts);
   loop_.setParkedWake(&proxy::ClientSlot::onWake);
   for (size_t i = 0; i < fds.size(); ++i) {
     auto lr = std::make_unique<ListenerRuntime>();
@@ -34,6 +32,12 @@ Worker::Worker(size_t index, config::ConfigPtr config, proxy::UpstreamDirectoryP
     }
     listeners_.push_back(std::move(lr));
   }
+}
+
+void Worker::applyTimeouts(const config::Timeouts& t) {
+  loop_.headerTimeouts().setDuration(static_cast<uint64_t>(t.header.count()));
+  loop_.idleTimeouts().setDuration(static_cast<uint64_t>(t.idle.count()));
+  loop_.parkTimeouts().setDuration(static_cast<uint64_t>(t.park.count()));
 }
 
 WorkerRoutesPtr Worker::buildRoutes(config::ConfigPtr config, proxy::UpstreamDirectoryPtr directory) {
@@ -64,6 +68,9 @@ void Worker::publish(config::ConfigPtr config, proxy::UpstreamDirectoryPtr direc
     }
     WorkerRoutesPtr old = std::move(routes_);
     routes_ = buildRoutes(std::move(config), std::move(directory));
+    // The header, idle and park timeouts apply at once, to what is armed too;
+    // limits apply to each connection from its next Session (a new or woken one).
+    applyTimeouts(routes_->config->timeouts);
     // Idle connections of the old pool close now; busy ones after their
     // request. Sessions still holding `old` keep it alive until they finish.
     old->upstreams->closeIdle();

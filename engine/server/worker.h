@@ -101,7 +101,6 @@ class Worker {
   size_t index() const { return index_; }
   loop::EventLoop& loop() { return loop_; }
   const config::Config& config() const { return *config_; }
-  const config::ConfigPtr& configPtr() const { return config_; }
   AccessLogSink* accessLog() { return access_log_; }
   WorkerCounters& counters() { return counters_; }
   proxy::UpstreamPool& upstreams() { return *routes_->upstreams; }
@@ -128,6 +127,7 @@ class Worker {
   void doDrain(config::Millis timeout);
   void maybeFinishDrain();
   WorkerRoutesPtr buildRoutes(config::ConfigPtr config, proxy::UpstreamDirectoryPtr directory);
+  void applyTimeouts(const config::Timeouts& t);
 
   size_t index_;
   config::ConfigPtr config_;

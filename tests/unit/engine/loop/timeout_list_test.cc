@@ -282,17 +282,30 @@ TEST_F(TimeoutListTest, ListDestructorDisarmsNodes) {
   EXPECT_EQ(fired_, (Names{"a"}));
 }
 
-TEST_F(TimeoutListTest, SetDurationAppliesToLaterArms) {
+// A reload that shortens a timeout applies it to what is already armed:
+// each node moves to its arm time + the new duration, so the list stays in
+// deadline order; the loop is told to look at the head again.
+TEST_F(TimeoutListTest, SetDurationMovesArmedNodesAndLaterArms) {
   auto a = make("a");
   auto b = make("b");
-  list_.arm(a->node, 0);
+  auto c = make("c");
+  list_.arm(a->node, 0);   // due at 100
+  list_.arm(b->node, 30);  // due at 130
+  const int firsts = first_calls_;
   list_.setDuration(50);
   EXPECT_EQ(list_.duration(), 50u);
-  list_.arm(b->node, 60);  // same deadline as a: order still holds
-  EXPECT_EQ(b->node.deadline(), 110u);
-  EXPECT_EQ(a->node.deadline(), 100u);
-  EXPECT_EQ(list_.expire(110), 0u);
+  EXPECT_EQ(a->node.deadline(), 50u);
+  EXPECT_EQ(b->node.deadline(), 80u);
+  EXPECT_EQ(first_calls_, firsts + 1);
+  list_.arm(c->node, 40);  // due at 90: behind b, in order
+  EXPECT_EQ(c->node.deadline(), 90u);
+  EXPECT_EQ(list_.expire(85), 90u);
   EXPECT_EQ(fired_, (Names{"a", "b"}));
+  list_.setDuration(200);  // longer: c moves to 40 + 200
+  EXPECT_EQ(c->node.deadline(), 240u);
+  EXPECT_EQ(list_.expire(239), 240u);
+  EXPECT_EQ(list_.expire(240), 0u);
+  EXPECT_EQ(fired_, (Names{"a", "b", "c"}));
 }
 
 // Many nodes, random activity: the list always fires in deadline order and
