@@ -3,7 +3,9 @@
 // cleanly. Ports are chosen by the kernel (":0") and read from the start-up
 // line on stderr.
 #include <gtest/gtest.h>
+#include <poll.h>
 #include <signal.h>
+#include <sys/inotify.h>
 #include <unistd.h>
 
 #include <cstdio>
@@ -11,7 +13,6 @@
 #include <sstream>
 #include <optional>
 #include <string>
-#include <thread>
 
 #include "support/process.h"
 #include "support/test_client.h"
@@ -134,17 +135,39 @@ TEST(CliTest, ConfigFileWithJsonAccessLog) {
   std::remove(log.c_str());
 }
 
-// Waits (bounded) until `path` holds `needle`: the access log is written by
-// its own thread, about every 100 ms.
-bool waitFileHolds(const std::string& path, const std::string& needle, milliseconds timeout) {
-  const auto deadline = std::chrono::steady_clock::now() + timeout;
-  while (readFile(path).find(needle) == std::string::npos) {
-    if (std::chrono::steady_clock::now() > deadline) {
-      return false;
-    }
-    std::this_thread::sleep_for(milliseconds(10));
+// Waits (bounded) until `done()` holds, looking again whenever a file in
+// `path`'s directory is created, written or moved in (inotify), so no sleep.
+template <class Done>
+bool waitFileEvent(const std::string& path, Done done, milliseconds timeout) {
+  const int fd = ::inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
+  if (fd < 0) {
+    return done();
   }
-  return true;
+  const std::string dir = path.substr(0, path.rfind('/') + 1);
+  ::inotify_add_watch(fd, dir.c_str(), IN_CREATE | IN_MODIFY | IN_MOVED_TO | IN_CLOSE_WRITE);
+  const auto deadline = std::chrono::steady_clock::now() + timeout;
+  bool ok = false;
+  for (;;) {
+    if ((ok = done())) {
+      break;  // checked after the watch was added: no event is missed
+    }
+    const auto left = std::chrono::duration_cast<milliseconds>(deadline - std::chrono::steady_clock::now());
+    pollfd pf{fd, POLLIN, 0};
+    if (left.count() <= 0 || ::poll(&pf, 1, static_cast<int>(left.count())) <= 0) {
+      ok = done();
+      break;
+    }
+    char events[4096];
+    while (::read(fd, events, sizeof(events)) > 0) {
+    }
+  }
+  ::close(fd);
+  return ok;
+}
+
+// The access log is written by its own thread, about every 100 ms.
+bool waitFileHolds(const std::string& path, const std::string& needle, milliseconds timeout) {
+  return waitFileEvent(path, [&] { return readFile(path).find(needle) != std::string::npos; }, timeout);
 }
 
 std::string respondWithLog(const std::string& log, const std::string& extra = "") {
@@ -187,11 +210,8 @@ TEST(CliTest, SigusrOneReopensTheAccessLog) {
   p.signal(SIGUSR1);
   ASSERT_TRUE(p.waitStderr("SIGUSR1: reopening the access log", milliseconds(5000))) << p.stderrText();
   // The writer opens the new file on its next turn (at most ~100 ms).
-  const auto deadline = std::chrono::steady_clock::now() + milliseconds(5000);
-  while (::access(log.c_str(), F_OK) != 0 && std::chrono::steady_clock::now() < deadline) {
-    std::this_thread::sleep_for(milliseconds(10));
-  }
-  ASSERT_EQ(::access(log.c_str(), F_OK), 0) << "no new file after SIGUSR1";
+  ASSERT_TRUE(waitFileEvent(log, [&] { return ::access(log.c_str(), F_OK) == 0; }, milliseconds(5000)))
+      << "no new file after SIGUSR1";
   ASSERT_EQ(getStatus(port, "/after"), 200);
   EXPECT_TRUE(waitFileHolds(log, "/after", milliseconds(5000))) << readFile(log);
   p.signal(SIGTERM);

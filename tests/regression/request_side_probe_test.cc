@@ -11,9 +11,9 @@
 #include <atomic>
 #include <chrono>
 #include <cstring>
+#include <future>
 #include <memory>
 #include <string>
-#include <thread>
 #include <vector>
 
 #include "parsers/http1_parser.h"
@@ -730,10 +730,19 @@ TEST_F(RequestSideProbe, PipelineWithABadRequestAnswersThoseBeforeItThenCloses) 
   ASSERT_EQ(reqs.size(), 2u);
 }
 
+// Set by the test once its client has half-closed: the upstream answers only
+// then, so plexgate has the client's FIN while an answer is still due.
+struct HalfClosed {
+  std::promise<void> signal;
+  std::shared_future<void> seen = signal.get_future().share();
+  void wait() const { seen.wait_for(std::chrono::seconds(5)); }
+};
+
 TEST_F(RequestSideProbe, HalfCloseAfterACompleteRequestStillGetsTheAnswer) {
-  ScriptedUpstream up([](UpstreamConn& c) {
+  HalfClosed half;
+  ScriptedUpstream up([&half](UpstreamConn& c) {
     while (auto r = c.readRequest()) {
-      std::this_thread::sleep_for(milliseconds(100));  // the FIN arrives first
+      half.wait();  // the FIN arrives first
       if (!c.sendResponse(200, r->target)) {
         return;
       }
@@ -743,6 +752,7 @@ TEST_F(RequestSideProbe, HalfCloseAfterACompleteRequestStillGetsTheAnswer) {
   TestClient c(port());
   ASSERT_TRUE(c.send("POST /half HTTP/1.1\r\nHost: h\r\nContent-Length: 3\r\n\r\nabc"));
   c.shutdownWrite();
+  half.signal.set_value();
   auto r = c.readResponse();
   ASSERT_TRUE(r);
   EXPECT_EQ(r->body, "/half");
@@ -750,9 +760,10 @@ TEST_F(RequestSideProbe, HalfCloseAfterACompleteRequestStillGetsTheAnswer) {
 }
 
 TEST_F(RequestSideProbe, HalfCloseAfterPipelinedRequestsAnswersEveryOne) {
-  ScriptedUpstream up([](UpstreamConn& c) {
+  HalfClosed half;
+  ScriptedUpstream up([&half](UpstreamConn& c) {
     while (auto r = c.readRequest()) {
-      std::this_thread::sleep_for(milliseconds(50));
+      half.wait();
       if (!c.sendResponse(200, r->target)) {
         return;
       }
@@ -762,6 +773,7 @@ TEST_F(RequestSideProbe, HalfCloseAfterPipelinedRequestsAnswersEveryOne) {
   TestClient c(port());
   ASSERT_TRUE(c.send(get("/p1") + get("/p2") + get("/p3")));
   c.shutdownWrite();
+  half.signal.set_value();
   for (const char* body : {"/p1", "/p2", "/p3"}) {
     auto r = c.readResponse();
     ASSERT_TRUE(r) << body;
@@ -773,9 +785,10 @@ TEST_F(RequestSideProbe, HalfCloseAfterPipelinedRequestsAnswersEveryOne) {
 // Half-closed behind a complete request and a partial one: the complete
 // one is answered in full, the partial one is dropped, then the end.
 TEST_F(RequestSideProbe, HalfCloseWithAPartialRequestBehindACompleteOne) {
-  ScriptedUpstream up([](UpstreamConn& c) {
+  HalfClosed half;
+  ScriptedUpstream up([&half](UpstreamConn& c) {
     while (auto r = c.readRequest()) {
-      std::this_thread::sleep_for(milliseconds(100));
+      half.wait();
       if (!c.sendResponse(200, std::string(100 * 1024, 'x'))) {
         return;
       }
@@ -785,6 +798,7 @@ TEST_F(RequestSideProbe, HalfCloseWithAPartialRequestBehindACompleteOne) {
   TestClient c(port());
   ASSERT_TRUE(c.send(get("/p1") + "GET /p2 HTT"));
   c.shutdownWrite();
+  half.signal.set_value();
   auto r = c.readResponse();
   ASSERT_TRUE(r);
   EXPECT_EQ(r->body.size(), 100u * 1024);
