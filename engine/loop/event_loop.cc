@@ -44,17 +44,26 @@ void EventLoop::stop() {
     return;
   }
   stopping_ = true;
+  {
+    // No uv_async_send may start after this: sends happen under the lock,
+    // and uv_loop_close closes the descriptor they write to.
+    std::lock_guard<std::mutex> lock(post_mu_);
+    post_closed_ = true;
+  }
   uv_close(reinterpret_cast<uv_handle_t*>(&async_), nullptr);
   uv_close(reinterpret_cast<uv_handle_t*>(&check_), nullptr);
   uv_close(reinterpret_cast<uv_handle_t*>(&timer_), nullptr);
 }
 
-void EventLoop::post(std::function<void()> fn) {
-  {
-    std::lock_guard<std::mutex> lock(post_mu_);
-    posted_.push_back(std::move(fn));
+bool EventLoop::post(std::function<void()> fn) {
+  std::unique_lock<std::mutex> lock(post_mu_);
+  if (post_closed_) {
+    lock.unlock();
+    return false;  // fn is destroyed here, outside the lock
   }
+  posted_.push_back(std::move(fn));
   uv_async_send(&async_);
+  return true;
 }
 
 void EventLoop::onAsync(uv_async_t* h) {

@@ -41,8 +41,11 @@ class EventLoop {
   void stop();
   bool stopping() const { return stopping_; }
 
-  // Thread-safe: runs fn on this loop's thread, soon.
-  void post(std::function<void()> fn);
+  // Thread-safe: runs fn on this loop's thread, soon. Once stop() has run,
+  // fn is dropped (destroyed on the caller's thread) and false returned: a
+  // late post, such as a second SIGTERM's drain reaching a worker that has
+  // already exited, must not touch a closed loop.
+  bool post(std::function<void()> fn);
   // Frees `obj` once the current callback stack has unwound.
   void deferredDelete(std::unique_ptr<DeferredDeletable> obj);
 
@@ -98,6 +101,7 @@ class EventLoop {
   buf::SlicePool slice_pool_;
   std::mutex post_mu_;
   std::vector<std::function<void()>> posted_;  // guarded by post_mu_
+  bool post_closed_ = false;                     // guarded by post_mu_
   std::vector<std::unique_ptr<DeferredDeletable>> deferred_;
   TimeoutList header_timeouts_;
   TimeoutList idle_timeouts_;

@@ -3,6 +3,8 @@
 
 #include <gtest/gtest.h>
 
+#include <memory>
+
 namespace plexgate::loop {
 namespace {
 
@@ -27,6 +29,24 @@ TEST(EventLoopTest, TrimSoonFreesCachedSlicesAfterTheDelay) {
   EXPECT_EQ(loop.run(), 0);  // every handle closed
   EXPECT_EQ(cached_before, 2u);
   EXPECT_EQ(pool.cached(), 0u);
+}
+
+// A post after the loop stopped (a second SIGTERM's drain reaching a worker
+// whose loop has closed) is dropped: it used to write to the closed loop's
+// wake-up descriptor, and libuv aborts on that.
+TEST(EventLoopTest, PostAfterStopIsDroppedNotSentToAClosedLoop) {
+  EventLoop loop;
+  int ran = 0;
+  EXPECT_TRUE(loop.post([&] {
+    ++ran;
+    loop.stop();
+  }));
+  EXPECT_EQ(loop.run(), 0);
+  EXPECT_EQ(ran, 1);
+  auto owned = std::make_shared<int>(7);
+  EXPECT_FALSE(loop.post([&ran, owned] { ++ran; }));
+  EXPECT_EQ(owned.use_count(), 1);  // the dropped function let go of what it held
+  EXPECT_EQ(ran, 1);
 }
 
 }  // namespace
