@@ -414,6 +414,7 @@ void onReload(uv_signal_t* h, int) {
   }
   const auto result = config::loadFile(c->config_path);
   if (!result.ok()) {
+    c->workers->reloads().refused.fetch_add(1, std::memory_order_relaxed);  // counted before it is said
     server::logf(config::LogLevel::Error, "reload refused, keeping the running configuration: %s",
                  result.error->toString().c_str());
     return;
@@ -421,9 +422,11 @@ void onReload(uv_signal_t* h, int) {
   printWarnings(*result.config);
   const std::string why = c->workers->publish(result.config);
   if (!why.empty()) {
+    c->workers->reloads().refused.fetch_add(1, std::memory_order_relaxed);
     server::logf(config::LogLevel::Error, "reload refused, keeping the running configuration: %s", why.c_str());
     return;
   }
+  c->workers->reloads().applied.fetch_add(1, std::memory_order_relaxed);
   c->health->stop();
   c->retired_health.push_back(std::move(c->health));
   c->health = std::make_unique<proxy::HealthChecker>(c->loop, c->workers->upstreams());

@@ -151,6 +151,9 @@ struct Listener {
   // Answer the multisystem fan-out API (/zosmf/gateway/...) here, ahead of
   // the routes, with the config's `systems:`.
   bool fanout = false;
+  // Answer the admin pages (/application/health, /application/info,
+  // /metrics; server/admin.h) here, ahead of the routes.
+  bool admin = false;
 };
 
 // An HTTP proxy between the gateway and some systems (z/OSMF's HTTP proxy

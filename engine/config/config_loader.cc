@@ -68,7 +68,7 @@ const std::vector<std::string_view> kTopKeys = {
     "limits",  "timeouts",  "access_log", "log_level", "systems", "httpProxies"};
 const std::vector<std::string_view> kListenerKeys = {"name", "address", "services",
                                                      "trusted_proxies", "tls", "routes",
-                                                     "fanout"};
+                                                     "fanout", "admin"};
 const std::vector<std::string_view> kRouteKeys = {"prefix", "host", "respond", "echo", "proxy"};
 const std::vector<std::string_view> kActions = {"respond", "echo", "proxy"};
 const std::vector<std::string_view> kProxyKeys = {"cluster", "rewrite_prefix"};
@@ -428,6 +428,8 @@ std::vector<Listener> readListeners(const MapEntry& entry, ClusterRefs& refs) {
         listener.services = readBool(field);
       } else if (field.key == "fanout") {
         listener.fanout = readBool(field);
+      } else if (field.key == "admin") {
+        listener.admin = readBool(field);
       } else if (field.key == "trusted_proxies") {
         listener.trusted_proxies = readTrustedProxies(field);
       } else if (field.key == "routes") {

@@ -29,10 +29,29 @@ parsers::Http1Limits responseLimits() {
   return l;
 }
 
+// Counters are this thread's alone: a plain add, no locked instruction.
+void bump(std::atomic<uint64_t>& c) { c.store(c.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed); }
+
 }  // namespace
 
-ProxyStream::ProxyStream(loop::EventLoop& loop, ProxyDownstream& down)
+const char* upstreamFailureName(UpstreamFailure f) {
+  switch (f) {
+    case UpstreamFailure::NoEndpoint: return "no_endpoint";
+    case UpstreamFailure::ConnectFailed: return "connect_failed";
+    case UpstreamFailure::ConnectTimeout: return "connect_timeout";
+    case UpstreamFailure::ResponseTimeout: return "response_timeout";
+    case UpstreamFailure::Reset: return "reset";
+    case UpstreamFailure::BadResponse: return "bad_response";
+    case UpstreamFailure::IdleTimeout: return "idle_timeout";
+    case UpstreamFailure::TlsHandshake: return "tls_handshake";
+    case UpstreamFailure::TlsCertificate: return "tls_certificate";
+  }
+  return "other";
+}
+
+ProxyStream::ProxyStream(loop::EventLoop& loop, ProxyDownstream& down, UpstreamCounters& counters)
     : down_(down),
+      counters_(counters),
       loop_(loop),
       parser_(parsers::Http1Parser::Type::Response, responseLimits(), *this),
       out_(loop.slicePool()),
@@ -93,6 +112,7 @@ void ProxyStream::attempt() {
     tried_mask_ |= uint64_t{1} << endpoint_;
   }
   ++cluster_->states[static_cast<size_t>(endpoint_)].active_requests;
+  bump(counters_.attempts);
   up_ = pool_->takeIdle(req_.match.entry->cluster, static_cast<size_t>(endpoint_), *this);
   if (up_ != nullptr) {
     ++up_->requests;
@@ -101,6 +121,7 @@ void ProxyStream::attempt() {
     return;
   }
   int rc = 0;
+  bump(counters_.connects);
   up_ = pool_->connect(req_.match.entry->cluster, static_cast<size_t>(endpoint_), *this, rc);
   if (up_ == nullptr) {
     fail(Failure::ConnectFailed);
@@ -493,6 +514,7 @@ void ProxyStream::dropConnection() {
 }
 
 void ProxyStream::fail(Failure f) {
+  bump(counters_.failures[static_cast<size_t>(f)]);
   const bool had_endpoint = endpoint_ >= 0 && state_ != State::Idle && state_ != State::Backoff;
   dropConnection();
   if (had_endpoint) {
@@ -505,6 +527,7 @@ void ProxyStream::fail(Failure f) {
   if (f != Failure::NoEndpoint && canRetry(f)) {
     // Back off a little (jittered into 5 ms buckets) and try again, on
     // another endpoint when there is one.
+    bump(counters_.retries);
     state_ = State::Backoff;
     const uint64_t base = static_cast<uint64_t>(cluster_->config->retry_backoff.count());
     const uint64_t jitter = base == 0 ? 0 : ((loop_.now() * 2654435761u + attempts_) % (base + 1)) / 5 * 5;

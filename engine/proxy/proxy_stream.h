@@ -17,6 +17,7 @@
 #include "engine/net/connection.h"
 #include "engine/proxy/head_rewrite.h"
 #include "engine/proxy/router.h"
+#include "engine/proxy/upstream_counters.h"
 #include "engine/proxy/upstream_pool.h"
 #include "parsers/http1_parser.h"
 
@@ -51,7 +52,7 @@ class ProxyDownstream {
 
 class ProxyStream final : private net::ConnectionHandler, private parsers::Http1Handler {
  public:
-  ProxyStream(loop::EventLoop& loop, ProxyDownstream& down);
+  ProxyStream(loop::EventLoop& loop, ProxyDownstream& down, UpstreamCounters& counters);
   ~ProxyStream() override;
   ProxyStream(const ProxyStream&) = delete;
   ProxyStream& operator=(const ProxyStream&) = delete;
@@ -75,17 +76,7 @@ class ProxyStream final : private net::ConnectionHandler, private parsers::Http1
 
  private:
   enum class State : uint8_t { Idle, Backoff, Connecting, Waiting, Receiving, Tunnel, Done };
-  enum class Failure : uint8_t {
-    NoEndpoint,
-    ConnectFailed,
-    ConnectTimeout,
-    ResponseTimeout,
-    Reset,
-    BadResponse,
-    IdleTimeout,
-    TlsHandshake,
-    TlsCertificate
-  };
+  using Failure = UpstreamFailure;
 
   // net::ConnectionHandler (upstream connection events)
   void onData() override;
@@ -113,6 +104,7 @@ class ProxyStream final : private net::ConnectionHandler, private parsers::Http1
 
   UpstreamPool* pool_ = nullptr;
   ProxyDownstream& down_;
+  UpstreamCounters& counters_;
   loop::EventLoop& loop_;
   ProxyRequest req_;
   ClusterRuntime* cluster_ = nullptr;

@@ -420,8 +420,15 @@ parsers::Next Session::onHead(parsers::MessageHead& head) {
     return parsers::Next::Continue;
   }
   const std::string_view host = host_field != nullptr ? host_field->value : std::string_view();
-  if (routes_->config->listeners[listener_.index].fanout &&
-      Router::pathOf(head.target).starts_with(fanout::kGatewayPrefix)) {
+  const config::Listener& listener = routes_->config->listeners[listener_.index];
+  if (listener.admin) {
+    if (const server::AdminPage page = server::adminPageFor(Router::pathOf(head.target));
+        page != server::AdminPage::None) {
+      sendAdmin(page);
+      return parsers::Next::Continue;
+    }
+  }
+  if (listener.fanout && Router::pathOf(head.target).starts_with(fanout::kGatewayPrefix)) {
     startFanoutRequest(head, expect_continue);
     return parsers::Next::Continue;
   }
@@ -581,9 +588,7 @@ parsers::Next Session::completeStream() {
 }
 
 void Session::finishStream() {
-  logRequest();
-  auto& c = worker_.counters();
-  c.add(c.requests);
+  countRequest();
   stream_.active = false;
   got_bytes_ = false;
   if (!stream_.keep_alive) {
@@ -689,6 +694,38 @@ void Session::sendEchoHead(const parsers::MessageHead& h) {
     out_.appendCopy(text);
   }
   stream_.body_sent = text.size();
+}
+
+// An admin page (admin: true listeners), whole: the bodies are small. A
+// request body is read and dropped, as for a respond route.
+void Session::sendAdmin(server::AdminPage page) {
+  static const std::pair<std::string, std::string> kNoStore{"Cache-Control", "no-store"};
+  static const std::pair<std::string, std::string> kAllow{"Allow", "GET, HEAD"};
+  server::AdminReply r;
+  const bool allowed = stream_.method == "GET" || stream_.head_request;
+  if (allowed) {
+    r = server::adminReply(page, worker_);
+  } else {
+    r.status = 405;
+    r.content_type = "application/json";
+    r.body = http::errorBody(405, "The admin pages answer only GET and HEAD");
+  }
+  stream_.status = r.status;
+  stream_.response_started = true;
+  stream_.response_done = true;
+  http::ResponseHead h;
+  h.status = r.status;
+  h.date = loop_.httpDate();
+  h.connection = connectionHeader();
+  h.content_length = r.body.size();
+  h.content_type = r.content_type;
+  h.headers = allowed ? &kNoStore : &kAllow;
+  h.header_count = 1;
+  http::writeResponseHead(out_, h);
+  if (!stream_.head_request) {
+    out_.appendCopy(r.body);
+    stream_.body_sent = r.body.size();
+  }
 }
 
 void Session::sendLocal(int status, std::string_view message) {
@@ -972,7 +1009,7 @@ parsers::Next Session::startProxy(parsers::MessageHead& head, const RouteMatch& 
   stream_.proxy = true;
   if (!proxy_) {
     ProxyDownstream& down = *this;
-    proxy_ = std::make_unique<ProxyStream>(loop_, down);
+    proxy_ = std::make_unique<ProxyStream>(loop_, down, worker_.counters().upstream);
   }
   if (peer_text_.empty()) {
     peer_text_ = net::peerString(conn_.peer());
@@ -1084,7 +1121,7 @@ void Session::onProxyTunnel() {
   raw_body_ = false;
   timeout_.cancel();
   stream_.response_done = true;
-  logRequest();
+  countRequest();  // the exchange is a tunnel now; its request is done
   // Bytes the client sent after the upgrade request belong to the tunnel.
   const std::string_view rest = conn_.unread();
   if (!rest.empty()) {
@@ -1175,7 +1212,17 @@ void Session::fanoutAnswered() {
   }
 }
 
-void Session::logRequest() {
+void Session::countRequest() {
+  const uint64_t ns = monotonicNs() - stream_.start_ns;
+  logRequest(ns);
+  auto& c = worker_.counters();
+  c.add(c.requests);
+  if (stream_.status != 0) {
+    c.recordResponse(stream_.status, ns);
+  }
+}
+
+void Session::logRequest(uint64_t duration_ns) {
   server::AccessLogSink* sink = worker_.accessLog();
   if (sink == nullptr) {
     return;
@@ -1192,7 +1239,7 @@ void Session::logRequest() {
   r.http_minor = stream_.http_minor;
   r.status = stream_.status;
   r.bytes_sent = stream_.body_sent;
-  r.duration_ms = static_cast<double>(monotonicNs() - stream_.start_ns) / 1e6;
+  r.duration_ms = static_cast<double>(duration_ns) / 1e6;
   r.referer = stream_.referer;
   r.user_agent = stream_.user_agent;
   sink->record(r);

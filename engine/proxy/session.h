@@ -31,6 +31,7 @@
 #include "engine/loop/timeout_list.h"
 #include "engine/net/connection.h"
 #include "engine/proxy/proxy_stream.h"
+#include "engine/server/admin.h"
 #include "engine/server/worker.h"
 #include "parsers/http1_parser.h"
 
@@ -181,6 +182,7 @@ class Session final : public loop::DeferredDeletable,
   void pumpFill();
   void sendEchoHead(const parsers::MessageHead& head);
   void sendLocal(int status, std::string_view message);
+  void sendAdmin(server::AdminPage page);
   // The connection's last answer (a bad request, a head too slow): opens a
   // stream for it when none is, says Connection: close and finishes it.
   void sendLastReply(int status, std::string_view message);
@@ -188,7 +190,9 @@ class Session final : public loop::DeferredDeletable,
   void finishStream();
   void onParseError(const parsers::ExecResult& r);
   void updateTimeout(bool progress);
-  void logRequest();
+  // A request is done (or became a tunnel): count it, and log it.
+  void countRequest();
+  void logRequest(uint64_t duration_ns);
   bool peerTrusted() const;
   void onTimeout();
   // The client half-closed and nothing it sent can still complete: ends the

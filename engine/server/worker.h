@@ -22,6 +22,7 @@
 #include "engine/loop/event_loop.h"
 #include "engine/net/address.h"
 #include "engine/proxy/router.h"
+#include "engine/proxy/upstream_counters.h"
 #include "engine/proxy/upstream_pool.h"
 #include "engine/server/access_log.h"
 #include "tls/tls_session.h"
@@ -32,6 +33,18 @@ struct ClientSlot;
 }
 
 namespace plexgate::server {
+
+// Upper bounds (inclusive) of the request duration histogram's buckets, in
+// nanoseconds; one more bucket takes everything slower. Prometheus's
+// default buckets with 100 and 250 microseconds in front: a proxied request
+// on loopback takes well under a millisecond.
+inline constexpr std::array<uint64_t, 16> kDurationBoundsNs = {
+    100'000,     250'000,     500'000,       1'000'000,     2'500'000,     5'000'000,
+    10'000'000,  25'000'000,  50'000'000,    100'000'000,   250'000'000,   500'000'000,
+    1'000'000'000, 2'500'000'000, 5'000'000'000, 10'000'000'000};
+inline constexpr size_t kDurationBuckets = kDurationBoundsNs.size() + 1;
+// Responses are counted by status class: 1xx .. 5xx.
+inline constexpr size_t kStatusClasses = 5;
 
 // Per-worker counters: written by the worker's thread only, read (relaxed)
 // by whoever sums them for metrics and tests.
@@ -46,12 +59,31 @@ struct WorkerCounters {
   std::atomic<uint64_t> tls_resumed{0};     // of which resumed from a ticket
   std::array<std::atomic<uint64_t>, tls::kFailureKinds> tls_failures{};  // by tls::Failure
   fanout::FanoutCounters fanout;
+  proxy::UpstreamCounters upstream;
+  // Finished requests that got a response: by status class, and by how long
+  // they took from their first byte to the last byte queued (buckets are
+  // not cumulative here; /metrics sums them).
+  std::array<std::atomic<uint64_t>, kStatusClasses> responses{};
+  std::array<std::atomic<uint64_t>, kDurationBuckets> duration{};
+  std::atomic<uint64_t> duration_ns{0};
 
+  void recordResponse(int status, uint64_t ns) {
+    if (status >= 100 && status < 600) {
+      add(responses[static_cast<size_t>(status / 100 - 1)]);
+    }
+    size_t i = 0;
+    while (i < kDurationBoundsNs.size() && ns > kDurationBoundsNs[i]) {
+      ++i;
+    }
+    add(duration[i]);
+    add(duration_ns, ns);
+  }
   void add(std::atomic<uint64_t>& c, uint64_t n = 1) { c.store(c.load(std::memory_order_relaxed) + n, std::memory_order_relaxed); }
   void sub(std::atomic<uint64_t>& c, uint64_t n = 1) { c.store(c.load(std::memory_order_relaxed) - n, std::memory_order_relaxed); }
 };
 
 class Worker;
+class WorkerSet;
 
 // What one published configuration means on one worker: a router and the
 // trusted proxies per listener, and an upstream pool for its clusters.
@@ -113,6 +145,10 @@ class Worker {
   // Set before start().
   void setCredentials(fanout::CredentialStorePtr store) { fanout_.setCredentials(std::move(store)); }
   const fanout::CredentialStorePtr& credentials() const { return fanout_.credentials(); }
+  // The set this worker belongs to (its siblings' counters, for /metrics);
+  // null for a worker made alone. Set before start().
+  void setSet(const WorkerSet* set) { set_ = set; }
+  const WorkerSet* set() const { return set_; }
   // What this worker's fan-out requests share (worker thread).
   fanout::FanoutLoop& fanout() { return fanout_; }
 
@@ -132,6 +168,7 @@ class Worker {
   size_t index_;
   config::ConfigPtr config_;
   AccessLogSink* access_log_;
+  const WorkerSet* set_ = nullptr;
   loop::EventLoop loop_;
   WorkerRoutesPtr routes_;
   uint64_t routes_generation_ = 0;

@@ -62,6 +62,7 @@ std::unique_ptr<WorkerSet> WorkerSet::create(config::ConfigPtr config, size_t wo
     AccessLogSink* sink = access_log != nullptr ? access_log->sink(w) : nullptr;
     set->workers_.push_back(std::make_unique<Worker>(w, config, set->upstreams_, std::move(per_worker[w]), sink));
     set->workers_.back()->setCredentials(credentials);
+    set->workers_.back()->setSet(set.get());
   }
   return set;
 }
@@ -133,6 +134,19 @@ CounterTotals WorkerSet::totals() const {
     t.fanout_system_calls += c.fanout.system_calls.load(std::memory_order_relaxed);
     for (size_t i = 0; i < t.fanout_rc.size(); ++i) {
       t.fanout_rc[i] += c.fanout.rc[i].load(std::memory_order_relaxed);
+    }
+    for (size_t i = 0; i < t.responses.size(); ++i) {
+      t.responses[i] += c.responses[i].load(std::memory_order_relaxed);
+    }
+    for (size_t i = 0; i < t.duration.size(); ++i) {
+      t.duration[i] += c.duration[i].load(std::memory_order_relaxed);
+    }
+    t.duration_ns += c.duration_ns.load(std::memory_order_relaxed);
+    t.upstream_attempts += c.upstream.attempts.load(std::memory_order_relaxed);
+    t.upstream_connects += c.upstream.connects.load(std::memory_order_relaxed);
+    t.upstream_retries += c.upstream.retries.load(std::memory_order_relaxed);
+    for (size_t i = 0; i < t.upstream_failures.size(); ++i) {
+      t.upstream_failures[i] += c.upstream.failures[i].load(std::memory_order_relaxed);
     }
   }
   return t;

@@ -7,6 +7,7 @@
 
 #include <array>
 #include <atomic>
+#include <chrono>
 #include <functional>
 #include <memory>
 #include <string>
@@ -33,6 +34,19 @@ struct CounterTotals {
   uint64_t fanout_requests = 0;      // fan-outs that called their systems
   uint64_t fanout_system_calls = 0;  // sub-requests they started
   std::array<uint64_t, parsers::kFanoutRcKinds> fanout_rc{};  // finished sub-requests, by parsers::FanoutRc
+  std::array<uint64_t, kStatusClasses> responses{};    // [0] 1xx .. [4] 5xx
+  std::array<uint64_t, kDurationBuckets> duration{};   // not cumulative; bounds kDurationBoundsNs
+  uint64_t duration_ns = 0;
+  uint64_t upstream_attempts = 0;
+  uint64_t upstream_connects = 0;
+  uint64_t upstream_retries = 0;
+  std::array<uint64_t, proxy::kUpstreamFailureKinds> upstream_failures{};  // by proxy::UpstreamFailure
+};
+
+// What the control thread did with reloads (SIGHUP), for /metrics.
+struct ReloadCounters {
+  std::atomic<uint64_t> applied{0};
+  std::atomic<uint64_t> refused{0};
 };
 
 class WorkerSet {
@@ -57,7 +71,12 @@ class WorkerSet {
   // order); otherwise nothing changes and the reason is returned.
   std::string publish(config::ConfigPtr config);
   void join();
+  // Thread-safe: every worker's counters summed (relaxed reads).
   CounterTotals totals() const;
+  // When create() ran (wall clock), for /metrics and /application/info.
+  std::chrono::system_clock::time_point startTime() const { return start_time_; }
+  ReloadCounters& reloads() { return reloads_; }
+  const ReloadCounters& reloads() const { return reloads_; }
 
  private:
   WorkerSet() = default;
@@ -66,6 +85,8 @@ class WorkerSet {
   proxy::UpstreamDirectoryPtr upstreams_;
   std::atomic<size_t> exited_{0};
   std::atomic<bool> leaked_{false};
+  std::chrono::system_clock::time_point start_time_ = std::chrono::system_clock::now();
+  ReloadCounters reloads_;
 };
 
 // One worker per CPU the process may run on.

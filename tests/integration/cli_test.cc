@@ -265,3 +265,49 @@ TEST(CliTest, LogLevelFiltersOwnLinesAndReloads) {
 
 }  // namespace
 }  // namespace plexgate::test
+
+namespace plexgate::test {
+namespace {
+
+// /metrics counts the reloads main applied and refused (a file that does
+// not load, a listener change the workers cannot take).
+TEST(CliTest, MetricsCountAppliedAndRefusedReloads) {
+  const std::string cfg = tempPath("reloads.yaml");
+  const std::string admin_only =
+      "workers: 1\n"
+      "listeners:\n"
+      "  - name: admin\n"
+      "    address: 127.0.0.1:0\n"
+      "    admin: true\n";
+  writeFile(cfg, admin_only);
+  Process p({kBinary, "-c", cfg});
+  const auto line = p.waitStderr("listener admin on http://", milliseconds(5000));
+  ASSERT_TRUE(line) << p.stderrText();
+  const uint16_t port = portFrom(*line);
+  const auto scrape = [&] {
+    TestClient c(port);
+    EXPECT_TRUE(c.send("GET /metrics HTTP/1.1\r\nHost: test\r\n\r\n"));
+    const auto r = c.readResponse();
+    return r ? r->body : std::string();
+  };
+  EXPECT_NE(scrape().find("plexgate_config_reloads_total{result=\"applied\"} 0\n"), std::string::npos);
+  writeFile(cfg, admin_only + "log_level: info\n");
+  p.signal(SIGHUP);
+  ASSERT_TRUE(p.waitStderr("reloaded", milliseconds(5000))) << p.stderrText();
+  writeFile(cfg, "listeners: 7\n");
+  p.signal(SIGHUP);
+  ASSERT_TRUE(p.waitStderr("reload refused", milliseconds(5000))) << p.stderrText();
+  const std::string moved = admin_only;
+  writeFile(cfg, std::string(moved).replace(moved.find("127.0.0.1:0"), 11, "127.0.0.1:1"));
+  p.signal(SIGHUP);
+  ASSERT_TRUE(p.waitStderr("changed its name or address", milliseconds(5000))) << p.stderrText();
+  const std::string body = scrape();
+  EXPECT_NE(body.find("plexgate_config_reloads_total{result=\"applied\"} 1\n"), std::string::npos) << body;
+  EXPECT_NE(body.find("plexgate_config_reloads_total{result=\"refused\"} 2\n"), std::string::npos) << body;
+  p.signal(SIGTERM);
+  EXPECT_EQ(p.wait(milliseconds(5000)), 0) << p.stderrText();
+  std::remove(cfg.c_str());
+}
+
+}  // namespace
+}  // namespace plexgate::test

@@ -359,7 +359,7 @@ TEST(ConfigErrors, UnknownNestedKey) {
             "test.yaml:4: listeners[0].ssl: unknown key; did you mean 'tls'?");
   EXPECT_EQ(errorOf(std::string(kListener) + "    colour: blue\n"),
             "test.yaml:4: listeners[0].colour: unknown key (expected one of: name, address, "
-            "services, trusted_proxies, tls, routes, fanout)");
+            "services, trusted_proxies, tls, routes, fanout, admin)");
 }
 
 TEST(ConfigErrors, DuplicateKey) {
