@@ -177,6 +177,152 @@ std::string infoBody(const Worker& worker) {
   return out;
 }
 
+void appendHtml(std::string& out, std::string_view v) {
+  for (char c : v) {
+    switch (c) {
+      case '&': out += "&amp;"; break;
+      case '<': out += "&lt;"; break;
+      case '>': out += "&gt;"; break;
+      case '"': out += "&quot;"; break;
+      case '\'': out += "&#39;"; break;
+      default: out += c;
+    }
+  }
+}
+
+// One table row; cells are escaped.
+void appendRow(std::string& out, std::initializer_list<std::string_view> cells, std::string_view tag = "td") {
+  out += "<tr>";
+  for (std::string_view cell : cells) {
+    out += '<';
+    out += tag;
+    out += '>';
+    appendHtml(out, cell);
+    out += "</";
+    out += tag;
+    out += '>';
+  }
+  out += "</tr>\n";
+}
+
+const char* lbName(config::LbPolicy lb) {
+  switch (lb) {
+    case config::LbPolicy::RoundRobin: return "round_robin";
+    case config::LbPolicy::LeastRequest: return "least_request";
+    case config::LbPolicy::ConsistentHash: return "consistent_hash";
+  }
+  return "";
+}
+
+// The overview an operator opens in a browser: what runs, what it routes
+// to, whether the instances are up, and the live counters. Refreshes
+// itself every 5 s; plain server-side HTML, no script.
+std::string overviewHtml(const Worker& worker) {
+  const WorkerSet* set = worker.set();
+  const config::Config& cfg = *worker.routes()->config;
+  const CounterTotals t = set != nullptr ? set->totals() : CounterTotals{};
+  std::string out;
+  out.reserve(8192);
+  out += "<!doctype html>\n<html><head><meta charset=\"utf-8\"><meta http-equiv=\"refresh\" content=\"5\">"
+         "<title>plexgate admin</title><style>body{font-family:sans-serif;margin:1.5em}"
+         "table{border-collapse:collapse;margin-bottom:1.5em}td,th{border:1px solid #ccc;padding:.25em .6em;"
+         "text-align:left}th{background:#eee}.down{color:#b00;font-weight:bold}</style></head><body>\n";
+  out += "<h1>plexgate ";
+  appendHtml(out, PLEXGATE_VERSION);
+  out += "</h1>\n<p>";
+  appendUnsigned(out, set != nullptr ? set->size() : 1);
+  out += " workers, started ";
+  out += isoTime(set != nullptr ? set->startTime() : std::chrono::system_clock::now());
+  out += ", configuration ";
+  appendHtml(out, cfg.source.empty() ? std::string_view("(command line)") : std::string_view(cfg.source));
+  out += "</p>\n<h2>Counters</h2>\n<table>\n";
+  const auto counterRow = [&out](std::string_view name, uint64_t v) {
+    const std::string value = std::to_string(v);
+    appendRow(out, {name, value});
+  };
+  counterRow("requests", t.requests);
+  counterRow("connections open", t.connections_active);
+  counterRow("connections accepted", t.connections_accepted);
+  for (size_t i = 0; i < t.responses.size(); ++i) {
+    const std::string name = "responses " + std::to_string(i + 1) + "xx";
+    counterRow(name, t.responses[i]);
+  }
+  counterRow("bad requests", t.parse_errors);
+  counterRow("upstream attempts", t.upstream_attempts);
+  counterRow("upstream new connections", t.upstream_connects);
+  uint64_t failures = 0;
+  for (uint64_t f : t.upstream_failures) {
+    failures += f;
+  }
+  counterRow("upstream failures", failures);
+  counterRow("fan-out requests", t.fanout_requests);
+  out += "</table>\n<h2>Listeners</h2>\n<table>\n";
+  appendRow(out, {"name", "address", "serves"}, "th");
+  for (size_t i = 0; i < cfg.listeners.size(); ++i) {
+    const config::Listener& l = cfg.listeners[i];
+    std::string serves = std::to_string(l.routes.size()) + " routes";
+    if (l.services) {
+      serves += ", services";
+    }
+    if (l.fanout) {
+      serves += ", fan-out";
+    }
+    if (l.admin) {
+      serves += ", admin";
+    }
+    const std::string address = (l.tls_context ? "https://" : "http://") +
+                                (set != nullptr && i < set->addresses().size() ? set->addresses()[i].toString()
+                                                                              : l.address);
+    appendRow(out, {l.name, address, serves});
+  }
+  out += "</table>\n<h2>Clusters and instances</h2>\n<table>\n";
+  appendRow(out, {"cluster", "instance", "load balancing", "state"}, "th");
+  for (const proxy::ClusterEntry& c : worker.routes()->directory->clusters()) {
+    for (size_t i = 0; i < c.endpoints.size(); ++i) {
+      const proxy::EndpointEntry& ep = c.endpoints[i];
+      const bool up = ep.address.has_value() && ep.healthy->load(std::memory_order_relaxed);
+      out += "<tr><td>";
+      appendHtml(out, c.config->name);
+      out += "</td><td>";
+      appendHtml(out, c.config->endpoints[i].url);
+      out += "</td><td>";
+      out += lbName(c.config->lb);
+      out += up ? "</td><td>UP</td></tr>\n"
+                : (ep.address ? "</td><td class=\"down\">DOWN</td></tr>\n"
+                              : "</td><td class=\"down\">DOWN (name did not resolve)</td></tr>\n");
+    }
+  }
+  out += "</table>\n";
+  if (!cfg.services.empty()) {
+    out += "<h2>Services</h2>\n<table>\n";
+    appendRow(out, {"serviceId", "title", "routes", "instances"}, "th");
+    for (const config::Service& svc : cfg.services) {
+      std::string routes;
+      for (const config::ServiceRoute& r : svc.routes) {
+        routes += (routes.empty() ? "/" : ", /") + svc.service_id + "/" + r.gateway_url + " -> " +
+                  r.service_relative_url;
+      }
+      std::string instances;
+      for (const std::string& u : svc.instance_base_urls) {
+        instances += (instances.empty() ? "" : ", ") + u;
+      }
+      appendRow(out, {svc.service_id, svc.title, routes, instances});
+    }
+    out += "</table>\n";
+  }
+  if (!cfg.systems.empty()) {
+    out += "<h2>Systems</h2>\n<table>\n";
+    appendRow(out, {"name", "system", "sysplex", "url", "via proxy"}, "th");
+    for (const config::System& sys : cfg.systems) {
+      appendRow(out, {sys.name, sys.system_name, sys.sysplex, sys.url, sys.http_proxy});
+    }
+    out += "</table>\n";
+  }
+  out += "<p><a href=\"/metrics\">/metrics</a> &middot; <a href=\"/application/health\">/application/health</a>"
+         " &middot; <a href=\"/application/info\">/application/info</a></p>\n</body></html>\n";
+  return out;
+}
+
 }  // namespace
 
 AdminPage adminPageFor(std::string_view path) {
@@ -188,6 +334,9 @@ AdminPage adminPageFor(std::string_view path) {
   }
   if (path == "/application/info") {
     return AdminPage::Info;
+  }
+  if (path == "/admin" || path == "/admin/") {
+    return AdminPage::Overview;
   }
   return AdminPage::None;
 }
@@ -321,6 +470,10 @@ AdminReply adminReply(AdminPage page, const Worker& worker) {
       r.body = renderMetrics(in);
       break;
     }
+    case AdminPage::Overview:
+      r.content_type = "text/html; charset=utf-8";
+      r.body = overviewHtml(worker);
+      break;
     case AdminPage::None:
       r.status = 404;
       break;

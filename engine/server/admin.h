@@ -1,7 +1,8 @@
 // The admin pages a listener with `admin: true` answers ahead of its routes
 // (DESIGN.md section 8): /application/health and /application/info (the
-// Spring Boot actuator paths Zowe's services expose) and /metrics
-// (Prometheus text format 0.0.4). Answered on the worker that accepted the
+// Spring Boot actuator paths Zowe's services expose), /metrics
+// (Prometheus text format 0.0.4) and /admin, a small HTML page of the
+// listeners, clusters and their instances, services, systems and counters. Answered on the worker that accepted the
 // request; /metrics sums every worker's counters with relaxed reads, so a
 // scrape never stops a loop.
 #pragma once
@@ -19,7 +20,7 @@ namespace plexgate::server {
 
 class Worker;
 
-enum class AdminPage : uint8_t { None, Health, Info, Metrics };
+enum class AdminPage : uint8_t { None, Health, Info, Metrics, Overview };
 
 // The page an origin-form path names (no query), or None.
 AdminPage adminPageFor(std::string_view path);

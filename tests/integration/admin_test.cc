@@ -305,6 +305,53 @@ listeners:
   EXPECT_EQ(other->body, "a route");
 }
 
+// /admin: the overview page lists the listeners with their bound
+// addresses, each cluster's instances with their health, the services, and
+// escapes what the configuration says.
+TEST_F(AdminTest, OverviewPageShowsInstancesServicesAndHealth) {
+  ScriptedUpstream up([](UpstreamConn& c) {
+    while (c.readRequest()) {
+      c.sendResponse(200, "ok");
+    }
+  });
+  const uint16_t dead = freePort();
+  start(adminConfig(up.url(), dead) + R"(
+services:
+  - serviceId: files
+    title: "Files <script>alert(1)</script> & more"
+    instanceBaseUrls: [")" + up.url() + R"(/files"]
+    routes:
+      - gatewayUrl: api/v1
+        serviceRelativeUrl: /api/v1
+)");
+  const uint16_t admin = server_->port(1);
+  const std::string dead_row = "<td>dead</td><td>http://127.0.0.1:" + std::to_string(dead) +
+                               "</td><td>round_robin</td><td class=\"down\">DOWN</td>";
+  std::string page;
+  ASSERT_TRUE(waitFor(
+      [&] {
+        const auto r = get(admin, "/admin");
+        page = r ? r->body : "";
+        return page.find(dead_row) != std::string::npos;
+      },
+      milliseconds(5000)))
+      << page;
+  const auto r = get(admin, "/admin/");
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->status, 200);
+  EXPECT_EQ(r->header("Content-Type"), "text/html; charset=utf-8");
+  EXPECT_NE(r->body.find("<td>live</td><td>" + up.url() + "</td><td>round_robin</td><td>UP</td>"), std::string::npos)
+      << r->body;
+  EXPECT_NE(r->body.find("<td>admin</td><td>http://127.0.0.1:" + std::to_string(admin) + "</td><td>0 routes, admin</td>"),
+            std::string::npos)
+      << r->body;
+  EXPECT_NE(r->body.find("<td>files</td><td>Files &lt;script&gt;alert(1)&lt;/script&gt; &amp; more</td>"
+                         "<td>/files/api/v1 -&gt; /api/v1</td>"),
+            std::string::npos)
+      << r->body;
+  EXPECT_EQ(r->body.find("<script>"), std::string::npos);
+}
+
 // A load balancer polling health on a kept-alive connection learns of the
 // drain: the request that was on its way gets 503 DOWN, then the close.
 TEST_F(AdminTest, HealthSaysDownWhileDraining) {
