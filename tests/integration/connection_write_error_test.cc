@@ -23,6 +23,8 @@
 #include "engine/buf/buffer_chain.h"
 #include "engine/loop/event_loop.h"
 #include "engine/net/connection.h"
+#include "support/test_certs.h"
+#include "tls/tls_context.h"
 
 namespace plexgate::net {
 namespace {
@@ -69,6 +71,69 @@ class ConnectionWriteErrorTest : public ::testing::Test, public ConnectionHandle
     return loop_.run();
   }
 
+  // As run(), over TLS: the peer is a server Connection on the same loop
+  // that resets (RST) as soon as its handshake completes, so the client's
+  // write goes through encrypt() before the kernel refuses it.
+  int runTls(std::function<void()> on_reset) {
+    pki_ = std::make_unique<test::TestPki>();
+    const test::CertFiles leaf = pki_->issue("localhost", "localhost", {"localhost", "127.0.0.1"});
+    std::string error;
+    tls::ServerOptions so;
+    so.certificates.push_back({leaf.cert, leaf.key, {}});
+    server_ctx_ = tls::ServerContext::build(so, error);
+    EXPECT_NE(server_ctx_, nullptr) << error;
+    tls::ClientOptions co;
+    co.ca_file = pki_->caFile();
+    tls::ClientContextPtr client_ctx = tls::ClientContext::build(co, error);
+    EXPECT_NE(client_ctx, nullptr) << error;
+    if (server_ctx_ == nullptr || client_ctx == nullptr) {
+      return -1;
+    }
+    tls_ = true;
+    uv_tcp_init(loop_.uv(), &listener_);
+    listener_.data = this;
+    sockaddr_in any{};
+    any.sin_family = AF_INET;
+    any.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    EXPECT_EQ(uv_tcp_bind(&listener_, reinterpret_cast<const sockaddr*>(&any), 0), 0);
+    int len = sizeof(addr_);
+    EXPECT_EQ(uv_tcp_getsockname(&listener_, reinterpret_cast<sockaddr*>(&addr_), &len), 0);
+    EXPECT_EQ(uv_listen(reinterpret_cast<uv_stream_t*>(&listener_), 4,
+                        [](uv_stream_t* l, int status) {
+                          auto* self = static_cast<ConnectionWriteErrorTest*>(l->data);
+                          ASSERT_EQ(status, 0);
+                          self->server_ = std::make_unique<Connection>(self->loop_, self->server_side_);
+                          self->server_side_.conn = self->server_.get();
+                          ASSERT_TRUE(self->server_->accept(l));
+                          ASSERT_TRUE(self->server_->startServerTls(self->server_ctx_));
+                          self->server_->readStart();
+                          uv_close(reinterpret_cast<uv_handle_t*>(l), nullptr);  // one peer is enough
+                        }),
+              0);
+    on_reset_ = std::move(on_reset);
+    conn_ = std::make_unique<Connection>(loop_, *this);
+    EXPECT_TRUE(conn_->startClientTls(client_ctx, "localhost", nullptr));
+    EXPECT_EQ(conn_->connect(reinterpret_cast<const sockaddr*>(&addr_)), 0);
+    loop_.timeouts(10'000).arm(watchdog_, loop_.now());
+    return loop_.run();
+  }
+
+  // The TLS peer: resets once its handshake is done.
+  struct ServerSide final : ConnectionHandler {
+    Connection* conn = nullptr;
+    bool handshake = false;
+    bool closed = false;
+    void onData() override { conn->consume(conn->unread().size()); }
+    void onEof() override { conn->close(); }
+    void onReadError(int) override { conn->close(); }
+    void onWriteError(int) override { conn->close(); }
+    void onClosed() override { closed = true; }
+    void onTlsHandshake() override {
+      handshake = true;
+      conn->reset();
+    }
+  };
+
   // Runs `fn` once the loop has turned `turns` more times (an idle handle
   // keeps it from blocking in poll meanwhile).
   void afterTurns(int turns, std::function<void()> fn) {
@@ -107,6 +172,9 @@ class ConnectionWriteErrorTest : public ::testing::Test, public ConnectionHandle
   // ---- ConnectionHandler ----
   void onConnected(int status) override {
     ASSERT_EQ(status, 0);
+    if (tls_) {
+      return;  // handshake done; the connection reads already, and the server resets
+    }
     const int peer = ::accept(listen_fd_, nullptr, nullptr);
     ASSERT_GE(peer, 0);
     const linger reset{1, 0};
@@ -116,6 +184,13 @@ class ConnectionWriteErrorTest : public ::testing::Test, public ConnectionHandle
   }
   void onData() override { conn_->consume(conn_->unread().size()); }
   void onEof() override {
+    if (tls_) {
+      // The RST came behind the server's session tickets: libuv reads the
+      // tickets, sees EPOLLHUP with a partial read and reports UV_EOF (not
+      // ECONNRESET, which stays pending on the socket for the write).
+      on_reset_();
+      return;
+    }
     ADD_FAILURE() << "EOF where a reset was expected";
     conn_->close();
   }
@@ -150,8 +225,14 @@ class ConnectionWriteErrorTest : public ::testing::Test, public ConnectionHandle
     self->stopLoop();
   }
 
-  loop::EventLoop loop_;  // declared first: outlives the connection
+  loop::EventLoop loop_;  // declared first: outlives the connections
   std::unique_ptr<Connection> conn_;
+  std::unique_ptr<test::TestPki> pki_;
+  tls::ServerContextPtr server_ctx_;
+  uv_tcp_t listener_;
+  ServerSide server_side_;
+  std::unique_ptr<Connection> server_;
+  bool tls_ = false;
   int listen_fd_ = -1;
   sockaddr_in addr_{};
   uv_check_t turns_;
@@ -243,6 +324,35 @@ TEST_F(ConnectionWriteErrorTest, OwnerClosesOnTheReportAndFreesTheConnection) {
   EXPECT_EQ(write_errors_, 1);
   EXPECT_EQ(closed_, 1);
   EXPECT_EQ(conn_, nullptr);
+}
+
+// The same over TLS: the bytes are encrypted into records first, and the
+// kernel refuses the records. encrypt() and flush() both run inside write();
+// the report still comes once, on a later turn.
+TEST_F(ConnectionWriteErrorTest, TlsFailedWriteIsReportedOnceOnALaterTurn) {
+  on_write_error_ = [this] { afterTurns(5, [this] { conn_->close(); }); };
+  const int rc = runTls([this] {
+    ASSERT_NE(conn_->tls(), nullptr);
+    ASSERT_TRUE(conn_->tls()->handshakeDone());
+    buf::BufferChain first = bytes("GET / HTTP/1.1\r\nHost: x\r\n\r\n");
+    write_turn_ = turn_;
+    write(first);
+    EXPECT_EQ(write_errors_, 0) << "reported from inside write()";
+    EXPECT_TRUE(first.empty());
+    EXPECT_FALSE(conn_->open());
+    EXPECT_EQ(conn_->pendingBytes(), 0u);
+    buf::BufferChain second = bytes("more");
+    write(second);
+    EXPECT_EQ(conn_->pendingBytes(), 0u);
+    EXPECT_EQ(write_errors_, 0);
+  });
+  EXPECT_EQ(rc, 0) << "a handle was left open";
+  EXPECT_TRUE(server_side_.handshake);
+  EXPECT_TRUE(server_side_.closed);
+  EXPECT_EQ(write_errors_, 1);
+  EXPECT_TRUE(write_error_ == UV_EPIPE || write_error_ == UV_ECONNRESET) << uv_strerror(write_error_);
+  EXPECT_GT(report_turn_, write_turn_) << "reported on the turn that wrote";
+  EXPECT_EQ(closed_, 1);
 }
 
 }  // namespace
