@@ -145,8 +145,6 @@ class Connection final : private tls::TlsOutput {
   State state() const { return state_; }
   // Open and usable: not finishing or closing, and no write has failed.
   bool open() const { return state_ == State::Open && write_error_ == 0; }
-  // The error a write failed with (reported, or about to be); 0 if none.
-  int writeError() const { return write_error_; }
   bool closing() const { return state_ == State::Closing || state_ == State::Closed; }
 
   sockaddr_storage peer() const;
