@@ -185,10 +185,11 @@ class SystemCall final : private net::ConnectionHandler, private parsers::Http1H
 
  private:
   void send() {
+    // write() never calls back (a failure is reported on the next turn,
+    // through onWriteError), so up_ is still ours, also when a pooled
+    // connection just reset.
     up_->conn().write(out_);
-    if (up_ != nullptr) {  // null when the write failed at once (a pooled connection reset): finished
-      up_->conn().readStart();
-    }
+    up_->conn().readStart();
   }
 
   void onConnected(int status) override {
@@ -201,10 +202,8 @@ class SystemCall final : private net::ConnectionHandler, private parsers::Http1H
         phase_ = Phase::Tunnel;
         buf::BufferChain connect(fan_->loop_.slicePool());
         connect.appendCopy(connect_head_);
-        up_->conn().write(connect);
-        if (up_ != nullptr) {  // as in send()
-          up_->conn().readStart();
-        }
+        up_->conn().write(connect);  // as in send(): never calls back
+        up_->conn().readStart();
         return;
       }
       phase_ = Phase::Exchange;

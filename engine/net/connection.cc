@@ -52,8 +52,8 @@ void Connection::readPeer() {
 }
 
 bool Connection::detach() {
-  if (own_ || sock_ == nullptr || tls_ || state_ != State::Open || connecting_ || !reading_ ||
-      inflight_bytes_ > 0 || !pending_.empty() || rpos_ != wpos_) {
+  if (own_ || sock_ == nullptr || tls_ || !open() || connecting_ || !reading_ || inflight_bytes_ > 0 ||
+      !pending_.empty() || rpos_ != wpos_) {
     return false;
   }
   sock_->conn = nullptr;
@@ -136,7 +136,7 @@ bool Connection::startClientTls(tls::ClientContextPtr context, std::string_view 
 
 bool Connection::upgradeToClientTls(tls::ClientContextPtr context, std::string_view host,
                                     tls::ClientSessionCache* cache) {
-  if (tls_ || !initialized_ || connecting_ || state_ != State::Open || !unread().empty()) {
+  if (tls_ || !initialized_ || connecting_ || !open() || !unread().empty()) {
     return false;  // bytes already read would be plaintext taken for ciphertext
   }
   auto t = std::make_unique<TlsState>(this, loop_.slicePool());
@@ -306,8 +306,8 @@ void Connection::onRead(uv_stream_t* s, ssize_t nread, const uv_buf_t*) {
 void Connection::consume(size_t n) { rpos_ += static_cast<uint32_t>(n); }
 
 void Connection::write(buf::BufferChain& chain) {
-  if (closing()) {
-    chain.clear();
+  if (closing() || write_error_ != 0) {
+    chain.clear();  // nowhere to go; a failed write is reported once, later
     return;
   }
   if (tls_) {
@@ -343,8 +343,7 @@ void Connection::flush() {
   // epoll_ctl to re-arm the watcher afterwards.
   const int taken = uv_try_write(stream(), bufs, static_cast<unsigned>(n));
   if (taken < 0 && taken != UV_EAGAIN) {
-    pending_.clear();
-    handler_->onWriteError(taken);
+    failWrite(taken);  // reported on the next turn: our caller's objects stay put
     return;
   }
   if (taken > 0) {
@@ -379,8 +378,31 @@ void Connection::flush() {
     // A synchronous failure: the callback never runs, so release here only.
     inflight_.clear();
     inflight_bytes_ = 0;
-    handler_->onWriteError(rc);
+    failWrite(rc);
   }
+}
+
+void Connection::failWrite(int err) {
+  pending_.clear();
+  pending_.releaseTail();
+  if (write_error_ != 0) {
+    return;  // one report per connection
+  }
+  write_error_ = err;
+  // flush() runs inside write(), finish() and our own callbacks: calling the
+  // handler from here would let it free what write()'s caller still uses
+  // (ProxyStream::sendHead once read from a connection fail() had dropped).
+  // The zero-duration list runs the report on the next loop turn, after the
+  // current callback stack has unwound.
+  loop_.timeouts(0).arm(write_error_report_, loop_.now());
+}
+
+void Connection::onWriteErrorReport(loop::TimeoutNode& node) {
+  auto* self = static_cast<Connection*>(node.owner());
+  if (self->closing()) {
+    return;  // close() cancels the report; nothing to tell after it anyway
+  }
+  self->handler_->onWriteError(self->write_error_);
 }
 
 void Connection::onWrite(uv_write_t* req, int status) {
@@ -392,11 +414,15 @@ void Connection::onWrite(uv_write_t* req, int status) {
     return;  // closing cancelled it; onClose follows
   }
   if (status < 0) {
+    // Our own completion callback: nobody's call is on the stack, so the
+    // handler hears at once. Later writes are dropped, as after failWrite.
+    self->write_error_ = status;
+    self->pending_.clear();
     self->handler_->onWriteError(status);
     return;
   }
   self->flush();
-  if (!self->closing() && self->state_ == State::Open) {
+  if (self->open()) {  // not after a failure flush() found: its report follows
     self->handler_->onWritable();
   }
 }
@@ -453,6 +479,7 @@ void Connection::closeWith(bool reset) {
   }
   state_ = State::Closing;
   reading_ = false;
+  write_error_report_.cancel();  // a failed write's report is moot now
   if (tls_) {
     tls_->pump.cancel();
   }
@@ -495,7 +522,12 @@ void Connection::onTlsPump(loop::TimeoutNode& node) {
   }
 }
 
-void Connection::onTlsOutput(const char* data, size_t n) { pending_.appendCopy(std::string_view(data, n)); }
+void Connection::onTlsOutput(const char* data, size_t n) {
+  if (write_error_ != 0) {
+    return;  // records made after a failed write (alerts, close_notify) have nowhere to go
+  }
+  pending_.appendCopy(std::string_view(data, n));
+}
 
 void Connection::pumpTls() {
   TlsState& t = *tls_;
@@ -508,8 +540,8 @@ void Connection::pumpTls() {
       t.rpos += static_cast<uint32_t>(before - cipher.size());
       if (!pending_.empty() && inflight_bytes_ == 0) {
         flush();  // our handshake flight (or the alert that ends it)
-        if (closing()) {
-          return;
+        if (closing() || write_error_ != 0) {
+          return;  // a failed flight: onWriteError follows on the next turn
         }
       }
       if (st == tls::TlsSession::Status::WantRead) {
@@ -523,6 +555,9 @@ void Connection::pumpTls() {
         encrypt(t.backlog);
         if (inflight_bytes_ == 0) {
           flush();
+        }
+        if (closing() || write_error_ != 0) {
+          return;  // onWriteError follows on the next turn, not onConnected
         }
       }
       if (t.connecting) {
@@ -554,8 +589,8 @@ void Connection::pumpTls() {
     const tls::TlsSession::ReadResult r = session.read(cipher, space.base, space.len);
     t.rpos += static_cast<uint32_t>(before - cipher.size());
     if (!pending_.empty() && inflight_bytes_ == 0) {
-      flush();  // post-handshake replies (key updates)
-      if (closing()) {
+      flush();  // post-handshake replies (key updates); a failure is reported later,
+      if (closing()) {  // and what was just decrypted is still delivered
         return;
       }
     }
@@ -637,7 +672,7 @@ void Connection::encrypt(buf::BufferChain& chain) {
   }
   chain.clear();
   if (!ok) {
-    handler_->onWriteError(kErrTlsProtocol);
+    failWrite(kErrTlsProtocol);  // called from write(): report on the next turn
   }
 }
 

@@ -35,6 +35,9 @@ class ConnectionHandler {
   virtual void onEof() = 0;            // peer finished sending
   virtual void onReadError(int uv_err) = 0;
   virtual void onWritable() {}         // a write completed; pendingBytes() shrank
+  // A write failed (the peer reset, EPIPE...). Never called from inside
+  // Connection::write or finish(): a failure found there is reported from a
+  // later loop turn, once, unless the connection is closed first.
   virtual void onWriteError(int uv_err) = 0;
   virtual void onClosed() = 0;         // the handle is closed; the owner may go
   virtual void onConnected(int /*uv_status*/) {}  // after connect() (and the TLS handshake): 0 or an error
@@ -121,6 +124,11 @@ class Connection final : private tls::TlsOutput {
   void releaseIdleInput();
 
   // Output: takes every piece of `chain`; starts a write when none is in flight.
+  // Never calls the handler back: when the kernel refuses the bytes at once,
+  // the error is kept and onWriteError reports it from the next loop turn
+  // (as libuv, uWS and h2o do), so the caller's objects are all still there
+  // when write() returns. From then on the connection is not open() and
+  // further writes are dropped; close() before the report cancels it.
   void write(buf::BufferChain& chain);
   size_t pendingBytes() const { return pending_.size() + inflight_bytes_; }
   bool writing() const { return inflight_bytes_ > 0; }
@@ -135,7 +143,8 @@ class Connection final : private tls::TlsOutput {
   // for a response that can only end at the close and was cut short.
   void reset();
   State state() const { return state_; }
-  bool open() const { return state_ == State::Open; }
+  // Open and usable: not finishing or closing, and no write has failed.
+  bool open() const { return state_ == State::Open && write_error_ == 0; }
   bool closing() const { return state_ == State::Closing || state_ == State::Closed; }
 
   sockaddr_storage peer() const;
@@ -158,6 +167,10 @@ class Connection final : private tls::TlsOutput {
   // Binds a socket (the caller's, or a new one of our own) before init.
   void bind(Socket* socket);
   void flush();
+  // A write failed: drop what is queued, keep the first error, and report it
+  // from the next loop turn (write_error_report_).
+  void failWrite(int err);
+  static void onWriteErrorReport(loop::TimeoutNode& node);
   void startShutdown();
   // The free tail of the input slice (moving unconsumed bytes to a fresh
   // slice when it is full); empty when unconsumed bytes fill a whole slice.
@@ -207,6 +220,11 @@ class Connection final : private tls::TlsOutput {
   buf::BufferChain pending_;
   std::vector<buf::BufferChain::Piece> inflight_;
   size_t inflight_bytes_ = 0;
+  // The first write error, and the node on the loop's zero-duration timeout
+  // list that reports it (armed only when a write fails: the success path
+  // never touches it). close() and the destructor cancel it.
+  int write_error_ = 0;
+  loop::TimeoutNode write_error_report_{&Connection::onWriteErrorReport, this};
   uint64_t bytes_read_ = 0;
   uint64_t bytes_written_ = 0;
   std::unique_ptr<TlsState> tls_;  // only TLS connections pay for it

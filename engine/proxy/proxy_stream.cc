@@ -156,10 +156,9 @@ void ProxyStream::sendHead() {
     out_.appendRefsOf(replay_);  // a retry resends the body kept so far
   }
   out_.moveFrom(queued_);
+  // write() never calls back (a failure is reported on the next turn), so
+  // up_ is still ours here, also when a pooled connection just reset.
   up_->conn().write(out_);
-  if (up_ == nullptr) {
-    return;  // the write failed at once (a pooled connection reset): fail() has retried or answered
-  }
   up_->conn().readStart();
   const config::Cluster& cc = *cluster_->config;
   armTimer(request_complete_ ? cc.response_timeout : cc.idle_timeout);
@@ -186,10 +185,7 @@ void ProxyStream::sendBody(const buf::SliceRef& slice, const char* data, size_t 
     return;
   }
   out_.appendRef(slice, data, len);
-  up_->conn().write(out_);
-  if (up_ == nullptr) {
-    return;  // the write failed at once; fail() armed its own timer (backoff) or finished
-  }
+  up_->conn().write(out_);  // a failure comes later, through onWriteError -> fail()
   // Request body moving is progress, also after an interim 100 Continue.
   armTimer(cluster_->config->idle_timeout);
 }

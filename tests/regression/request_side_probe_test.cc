@@ -866,7 +866,8 @@ TEST_F(RequestSideProbe, DeclinedUpgradeWithABodyKeepsTheStreamInStep) {
 // request takes it: the write in ProxyStream::sendHead fails synchronously
 // (uv_try_write -> onWriteError -> fail -> up_ = nullptr), and the next line
 // dereferenced null. It crashed within a few hundred iterations on a 2-CPU
-// VM; the GET must instead be retried on a fresh connection.
+// VM; the GET must instead be retried on a fresh connection. (Connection now
+// reports such a failure on the next loop turn, never from inside write().)
 TEST_F(RequestSideProbe, PooledConnectionResetAsTheNextRequestTakesIt) {
   ScriptedUpstream up([](UpstreamConn& c) {
     if (c.readRequest()) {
