@@ -152,10 +152,7 @@ void ProxyStream::sendHead() {
     base_path = cluster_->config->endpoints[static_cast<size_t>(endpoint_)].base_path;
   }
   writeUpstreamRequestHead(out_, req_, base_path);
-  if (attempts_ > 1 && !replay_.empty()) {
-    out_.appendRefsOf(replay_);  // a retry resends the body kept so far
-  }
-  out_.moveFrom(queued_);
+  out_.moveFrom(queued_);  // the body so far (all of it on a retry: see fail())
   // write() never calls back (a failure is reported on the next turn), so
   // up_ is still ours here, also when a pooled connection just reset.
   up_->conn().write(out_);
@@ -524,6 +521,12 @@ void ProxyStream::fail(Failure f) {
     // Back off a little (jittered into 5 ms buckets) and try again, on
     // another endpoint when there is one.
     bump(counters_.retries);
+    // What the retry must send: every body byte so far, and no byte twice
+    // (what came while connecting is in both replay_ and queued_). From now
+    // on queued_ holds it all, so the body may outgrow replay_ during the
+    // backoff without losing its start.
+    queued_.clear();
+    queued_.appendRefsOf(replay_);
     state_ = State::Backoff;
     const uint64_t base = static_cast<uint64_t>(cluster_->config->retry_backoff.count());
     const uint64_t jitter = base == 0 ? 0 : ((loop_.now() * 2654435761u + attempts_) % (base + 1)) / 5 * 5;

@@ -113,7 +113,7 @@ class ProxyStream final : private net::ConnectionHandler, private parsers::Http1
   State state_ = State::Idle;
   parsers::Http1Parser parser_;
   buf::BufferChain out_;     // request bytes for the upstream
-  buf::BufferChain queued_;  // request body that arrived before the connection
+  buf::BufferChain queued_;  // request body this attempt has still to write (all of it on a retry)
   buf::BufferChain replay_;  // request body kept for a retry (bounded)
   // Upstream read slices the response head's spans point into: a head can
   // straddle two reads, and the first slice must not be recycled before

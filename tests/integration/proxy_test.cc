@@ -12,6 +12,7 @@
 #include <thread>
 #include <vector>
 
+#include "support/free_port.h"
 #include "support/nginx_fixture.h"
 #include "support/scripted_upstream.h"
 #include "support/mailbox.h"
@@ -799,6 +800,86 @@ TEST(ProxyRegressionTest, ResponseHeadsSplitAcrossReadSlicesStayIntact) {
     }
   }
   EXPECT_TRUE(server.stop());
+}
+
+}  // namespace
+}  // namespace plexgate::test
+
+namespace plexgate::test {
+namespace {
+
+using std::chrono::milliseconds;
+
+// A retried request sends its body once. The body bytes that arrived while
+// the first attempt was connecting were kept twice (for the retry, and for
+// the head still to be written), and a retry wrote both: the upstream read
+// the extra copy as the start of the next request on that connection.
+TEST_F(ProxyTest, RetriedRequestSendsItsBodyOnce) {
+  Mailbox<ReceivedRequest> seen;
+  ScriptedUpstream up([&](UpstreamConn& c) {
+    while (auto r = c.readRequest()) {
+      seen.put(*r);
+      c.sendResponse(200, "ok");
+    }
+  });
+  const uint16_t dead = freePort();  // endpoint 0, refused: round robin tries it first
+  start(proxyConfig({"http://127.0.0.1:" + std::to_string(dead), up.url()}, "    retries: 1\n    retry_backoff: 1ms\n"));
+  TestClient c(port());
+  ASSERT_TRUE(c.send("PUT /r HTTP/1.1\r\nHost: a\r\nContent-Length: 6\r\n\r\nabcdef"));
+  auto r = c.readResponse();
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->status, 200);
+  ASSERT_TRUE(c.send("GET /second HTTP/1.1\r\nHost: a\r\n\r\n"));
+  auto r2 = c.readResponse();
+  ASSERT_TRUE(r2);
+  EXPECT_EQ(r2->status, 200);
+  // Round robin tries the refusing endpoint first for both requests.
+  EXPECT_EQ(server_->workers().totals().upstream_retries, 2u);
+  const auto reqs = seen.all();
+  ASSERT_EQ(reqs.size(), 2u);
+  EXPECT_EQ(reqs[0].method, "PUT");
+  EXPECT_EQ(reqs[0].body, "abcdef");
+  // On the same pooled upstream connection: nothing between the two.
+  EXPECT_EQ(reqs[1].method, "GET");
+  EXPECT_EQ(reqs[1].target, "/second");
+}
+
+// A retry decided while the body was still small keeps all of it, even when
+// more arrives during the backoff and the body outgrows what is kept for
+// retries: the retry used to send only the bytes that came after.
+TEST_F(ProxyTest, RetryKeepsTheWholeBodyWhenItOutgrowsTheReplayLimitDuringTheBackoff) {
+  Mailbox<ReceivedRequest> seen;
+  std::atomic<int> conns{0};
+  ScriptedUpstream up([&](UpstreamConn& c) {
+    if (conns.fetch_add(1) == 0) {
+      c.readRaw(1, milliseconds(5000));  // the first attempt started: break it
+      c.reset();
+      return;
+    }
+    while (auto r = c.readRequest()) {
+      seen.put(*r);
+      c.sendResponse(200, "ok");
+    }
+  });
+  // One endpoint; a long backoff leaves time to send the rest of the body.
+  start(proxyConfig({up.url()}, "    retries: 1\n    retry_backoff: 300ms\n"));
+  const std::string first(40 * 1024, 'a');
+  const std::string rest(40 * 1024, 'b');  // 80 KiB in all: over the 64 KiB kept for a retry
+  TestClient c(port());
+  ASSERT_TRUE(c.send("PUT /big HTTP/1.1\r\nHost: a\r\nContent-Length: " + std::to_string(first.size() + rest.size()) +
+                     "\r\n\r\n" + first));
+  ASSERT_TRUE(waitFor([&] { return server_->workers().totals().upstream_retries == 1; }, milliseconds(5000)))
+      << "attempts " << server_->workers().totals().upstream_attempts << " reset "
+      << server_->workers().totals().upstream_failures[static_cast<size_t>(proxy::UpstreamFailure::Reset)] << " conns "
+      << conns.load();
+  ASSERT_TRUE(c.send(rest));
+  auto r = c.readResponse();
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->status, 200);
+  const auto reqs = seen.all();
+  ASSERT_EQ(reqs.size(), 1u);
+  EXPECT_EQ(reqs[0].body.size(), first.size() + rest.size());
+  EXPECT_TRUE(reqs[0].body == first + rest) << "the retried body is not the client's";
 }
 
 }  // namespace
