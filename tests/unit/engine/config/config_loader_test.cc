@@ -47,9 +47,15 @@ TEST(ConfigLoader, ExampleFileLoads) {
   const Config& config = *result.config;
   EXPECT_EQ(config.source, path);
   EXPECT_EQ(config.workers, 0u);
-  ASSERT_EQ(config.listeners.size(), 1u);
+  ASSERT_EQ(config.listeners.size(), 2u);
   const Listener& gateway = config.listeners[0];
   EXPECT_EQ(gateway.name, "gateway");
+  EXPECT_FALSE(gateway.admin);
+  // The admin pages on Zowe's admin port, loopback only.
+  const Listener& admin = config.listeners[1];
+  EXPECT_EQ(admin.address, "127.0.0.1:7552");
+  EXPECT_TRUE(admin.admin);
+  EXPECT_TRUE(admin.routes.empty());
   EXPECT_EQ(gateway.address, "127.0.0.1:7554");
   EXPECT_EQ(gateway.host, "127.0.0.1");
   EXPECT_EQ(gateway.port, 7554);
