@@ -28,13 +28,8 @@ LocalReply replyFor(parsers::ParseError e) {
   return {400, "The request is not valid HTTP/1.1"};
 }
 
-std::string errorBody(int status, std::string_view message) {
-  std::string out;
-  out.reserve(96 + message.size());
-  out += R"({"messages":[{"messageType":"ERROR","messageNumber":"PGW)";
-  out += std::to_string(status);
-  out += R"(E","messageContent":")";
-  for (char c : message) {
+void appendJsonEscaped(std::string& out, std::string_view v) {
+  for (char c : v) {
     switch (c) {
       case '"': out += "\\\""; break;
       case '\\': out += "\\\\"; break;
@@ -51,6 +46,15 @@ std::string errorBody(int status, std::string_view message) {
         }
     }
   }
+}
+
+std::string errorBody(int status, std::string_view message) {
+  std::string out;
+  out.reserve(96 + message.size());
+  out += R"({"messages":[{"messageType":"ERROR","messageNumber":"PGW)";
+  out += std::to_string(status);
+  out += R"(E","messageContent":")";
+  appendJsonEscaped(out, message);
   out += "\"}]}";
   return out;
 }

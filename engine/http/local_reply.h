@@ -21,6 +21,9 @@ struct LocalReply {
 LocalReply replyFor(parsers::ParseError e);
 // The JSON body, with `message` escaped.
 std::string errorBody(int status, std::string_view message);
+// `v` as the inside of a JSON string: quote, backslash and control
+// characters escaped.
+void appendJsonEscaped(std::string& out, std::string_view v);
 // Head and JSON body; `head_only` for HEAD requests. Returns the body's
 // size (what the access log counts, sent or not).
 size_t writeLocalReply(buf::BufferChain& out, int status, std::string_view message, std::string_view date,

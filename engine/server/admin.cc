@@ -7,6 +7,7 @@
 #include <cstdio>
 #include <ctime>
 
+#include "engine/http/local_reply.h"
 #include "engine/server/worker.h"
 #include "tls/boringssl_version.h"
 #include "tls/tls_session.h"
@@ -56,24 +57,6 @@ void appendLabelValue(std::string& out, std::string_view v) {
       case '"': out += "\\\""; break;
       case '\n': out += "\\n"; break;
       default: out += c;
-    }
-  }
-}
-
-// A JSON string's contents (the caller writes the quotes).
-void appendJsonString(std::string& out, std::string_view v) {
-  for (char c : v) {
-    switch (c) {
-      case '"': out += "\\\""; break;
-      case '\\': out += "\\\\"; break;
-      default:
-        if (static_cast<unsigned char>(c) < 0x20) {
-          char esc[8];
-          std::snprintf(esc, sizeof(esc), "\\u%04x", static_cast<unsigned>(static_cast<unsigned char>(c)));
-          out += esc;
-        } else {
-          out += c;
-        }
     }
   }
 }
@@ -157,14 +140,14 @@ std::string infoBody(const Worker& worker) {
   const auto start = set != nullptr ? set->startTime() : std::chrono::system_clock::now();
   const auto up = std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now() - start);
   std::string out = R"({"build":{"name":"plexgate","version":")";
-  appendJsonString(out, PLEXGATE_VERSION);
+  http::appendJsonEscaped(out, PLEXGATE_VERSION);
   out += R"("},"libraries":{"libuv":")";
-  appendJsonString(out, uv_version_string());
+  http::appendJsonEscaped(out, uv_version_string());
   out += R"(","llhttp":")";
   out += std::to_string(LLHTTP_VERSION_MAJOR) + "." + std::to_string(LLHTTP_VERSION_MINOR) + "." +
          std::to_string(LLHTTP_VERSION_PATCH);
   out += R"(","tls":")";
-  appendJsonString(out, tls::boringSslVersion());
+  http::appendJsonEscaped(out, tls::boringSslVersion());
   out += R"("},"workers":)";
   appendUnsigned(out, set != nullptr ? set->size() : 1);
   out += R"(,"startTime":")";
@@ -172,7 +155,7 @@ std::string infoBody(const Worker& worker) {
   out += R"(","uptimeSeconds":)";
   appendUnsigned(out, static_cast<uint64_t>(std::max<int64_t>(0, up.count())));
   out += R"(,"config":")";
-  appendJsonString(out, worker.routes()->config->source);
+  http::appendJsonEscaped(out, worker.routes()->config->source);
   out += "\"}";
   return out;
 }
