@@ -947,13 +947,29 @@ void Session::onReadError(int err) {
     auto& c = worker_.counters();
     c.add(c.tls_failures[static_cast<size_t>(conn_.tls()->failure())]);
   }
+  peer_gone_ = true;
   conn_.close();
 }
 
-void Session::onWriteError(int) { conn_.close(); }
+void Session::onWriteError(int) {
+  peer_gone_ = true;
+  conn_.close();
+}
 
 void Session::onClosed() {
   conn_closed_ = true;
+  // A request the connection ended under is still logged and counted, as
+  // nginx does: with its response's status when that had started (the
+  // bytes sent show it was cut), else 499 when the client went away first
+  // (nginx's "client closed request"), or 503 when we closed (a forced
+  // drain).
+  if (stream_.active && !stream_.method.empty() && !tunnel_) {
+    if (!stream_.response_started) {
+      stream_.status = peer_done_ || peer_gone_ ? 499 : 503;
+    }
+    countRequest();
+    stream_.active = false;
+  }
   timeout_.cancel();
   park_.cancel();
   if (proxy_) {

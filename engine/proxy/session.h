@@ -231,6 +231,7 @@ class Session final : public loop::DeferredDeletable,
   bool draining_ = false;
   bool conn_closed_ = false;
   bool peer_done_ = false;  // the client half-closed: answer what it sent, then end
+  bool peer_gone_ = false;  // a read or write to the client failed (reset, broken pipe)
   bool got_bytes_ = false;  // any byte of the current/next request arrived
   bool raw_body_ = false;   // consumed request bytes are body for the proxy
   bool body_start_pending_ = false;

@@ -9,7 +9,9 @@
 #include <netinet/in.h>
 #include <sys/socket.h>
 
+#include <atomic>
 #include <cctype>
+#include <numeric>
 #include <cstdio>
 #include <fstream>
 #include <map>
@@ -376,6 +378,65 @@ listeners:
   EXPECT_EQ(r->status, 503);
   EXPECT_EQ(r->body, R"({"status":"DOWN","components":{"gateway":{"status":"DOWN","details":{"draining":true}}}})");
   EXPECT_FALSE(r->keep_alive);
+}
+
+}  // namespace
+}  // namespace plexgate::test
+
+namespace plexgate::test {
+namespace {
+
+using std::chrono::milliseconds;
+
+// Requests the connection ended under are counted (and logged), as nginx
+// does: 499 when the client left before any response, the response's own
+// status when the upstream died in the middle of its body.
+TEST_F(AdminTest, RequestsCutShortAreCountedWith499OrTheirStatus) {
+  std::atomic<int> calls{0};
+  ScriptedUpstream up([&](UpstreamConn& c) {
+    while (auto r = c.readRequest()) {
+      if (calls.fetch_add(1) == 0) {
+        c.waitPeerClosed(milliseconds(5000));  // never answers; the proxy gives up when the client does
+        return;
+      }
+      c.send("HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\nonly part");
+      c.reset();  // dies mid-body
+      return;
+    }
+  });
+  start(R"(
+workers: 1
+listeners:
+  - name: gw
+    address: 127.0.0.1:0
+    routes:
+      - prefix: /
+        proxy: {cluster: origin}
+clusters:
+  - name: origin
+    endpoints: [")" + up.url() + R"("]
+    retries: 0
+)");
+  {
+    TestClient c(port());
+    ASSERT_TRUE(c.send("GET /never HTTP/1.1\r\nHost: a\r\n\r\n"));
+    ASSERT_TRUE(waitFor([&] { return calls.load() == 1; }, milliseconds(5000)));
+    // The client gives up with a reset. (A FIN alone is a half-close,
+    // whose complete requests are still answered.)
+    const linger hard{1, 0};
+    ASSERT_EQ(::setsockopt(c.fd(), SOL_SOCKET, SO_LINGER, &hard, sizeof(hard)), 0);
+  }
+  ASSERT_TRUE(waitFor([&] { return server_->workers().totals().requests == 1; }, milliseconds(5000)));
+  EXPECT_EQ(server_->workers().totals().responses[3], 1u);  // 4xx: 499
+
+  TestClient c(port());
+  ASSERT_TRUE(c.send("GET /cut HTTP/1.1\r\nHost: a\r\n\r\n"));
+  EXPECT_TRUE(c.waitClosed(milliseconds(5000)));
+  ASSERT_TRUE(waitFor([&] { return server_->workers().totals().requests == 2; }, milliseconds(5000)));
+  const server::CounterTotals t = server_->workers().totals();
+  EXPECT_EQ(t.responses[1], 1u);  // 2xx: the cut 200
+  EXPECT_EQ(t.responses[3], 1u);
+  EXPECT_EQ(std::accumulate(t.duration.begin(), t.duration.end(), uint64_t{0}), 2u);
 }
 
 }  // namespace
