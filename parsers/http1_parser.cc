@@ -74,6 +74,13 @@ Http1Parser::Http1Parser(Type type, const Http1Limits& limits, Http1Handler& han
     : limits_(limits), handler_(handler) {
   llhttp_init(&parser_, type == Type::Request ? HTTP_REQUEST : HTTP_RESPONSE, &settings());
   parser_.data = this;
+  // llhttp 8.1 refuses every version but 0.9, 1.0, 1.1 and 2.0 while still
+  // on the start line, which reads as Malformed (400) although "HTTP/1.2"
+  // is well-formed and deserves 505. With this flag it takes any
+  // DIGIT.DIGIT (the grammar stays strict: "HTTP/1.10", "HTTP/1.x" are still
+  // errors) and onHeadersComplete judges the number. 8.1 has the flag but no
+  // setter (llhttp_set_lenient_version came in 9.0); llhttp_reset keeps it.
+  parser_.lenient_flags |= LENIENT_VERSION;
   head_.headers.reserve(kReservedHeaders);
 }
 
@@ -312,7 +319,7 @@ int Http1Parser::onHeadersCompleteCb(llhttp_t* p) {
   }
   h.http_major = p->http_major;
   h.http_minor = p->http_minor;
-  if (h.http_major != 1) {
+  if (h.http_major != 1 || h.http_minor > 1) {
     return s.fail(ParseError::VersionNotSupported);
   }
   h.chunked = (p->flags & F_CHUNKED) != 0;

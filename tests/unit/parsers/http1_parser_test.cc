@@ -786,21 +786,37 @@ TEST(Http1Parser, GarbageIsMalformed) {
   }
 }
 
-// llhttp itself accepts HTTP/0.9 ("GET /"), 1.0, 1.1 and 2.0 on the request
-// line; the wrapper refuses every major other than 1 from onHeadersComplete
-// as VersionNotSupported (505). Other numbers never get that far: llhttp
-// rejects them while reading the request line, which maps to Malformed.
+// Every version of the form DIGIT.DIGIT reaches onHeadersComplete (llhttp
+// 8.1 alone would reject all but 0.9, 1.0, 1.1 and 2.0 while reading the
+// request line, as Malformed), where the wrapper refuses all but 1.0 and
+// 1.1 as VersionNotSupported (505). Other shapes stay Malformed.
 TEST(Http1Parser, VersionsOtherThanHttp1) {
-  for (const char* input : {"GET / HTTP/2.0\r\nHost: a\r\n\r\n", "GET /\r\n\r\n", "GET / HTTP/0.9\r\n\r\n"}) {
+  for (const char* input : {"GET / HTTP/2.0\r\nHost: a\r\n\r\n", "GET /\r\n\r\n", "GET / HTTP/0.9\r\n\r\n",
+                            "GET / HTTP/1.2\r\n\r\n", "GET / HTTP/3.0\r\n\r\n", "GET / HTTP/1.9\r\nHost: a\r\n\r\n",
+                            "GET / HTTP/0.0\r\n\r\n"}) {
     SCOPED_TRACE(printable(input));
     const Outcome o = parseAllWays(input);
     EXPECT_EQ(o.error, ParseError::VersionNotSupported);
     EXPECT_EQ(o.heads, 0);
   }
-  for (const char* input : {"GET / HTTP/1.2\r\n\r\n", "GET / HTTP/3.0\r\n\r\n", "GET / HTTP/11.1\r\n\r\n"}) {
+  for (const char* input : {"GET / HTTP/11.1\r\n\r\n", "GET / HTTP/1.10\r\n\r\n", "GET / HTTP/1.2x\r\n\r\n",
+                            "GET / HTTP/1.x\r\n\r\n", "GET / HTTP/1.2\r\nHost a\r\n\r\n"}) {
     SCOPED_TRACE(printable(input));
     const Outcome o = parseAllWays(input);
     EXPECT_EQ(o.error, ParseError::Malformed);
+    EXPECT_EQ(o.heads, 0);
+  }
+}
+
+// Responses the same way: a proxy answers 502 for any of them.
+TEST(Http1Parser, ResponseVersionsOtherThanHttp1) {
+  for (const char* input : {"HTTP/2.0 200 OK\r\nContent-Length: 0\r\n\r\n", "HTTP/1.2 200 OK\r\n\r\n",
+                            "HTTP/0.9 200 OK\r\n\r\n", "HTTP/3.0 200 OK\r\n\r\n"}) {
+    SCOPED_TRACE(printable(input));
+    FeedOptions response;
+    response.type = Http1Parser::Type::Response;
+    const Outcome o = parseAllWays(input, response);
+    EXPECT_EQ(o.error, ParseError::VersionNotSupported);
     EXPECT_EQ(o.heads, 0);
   }
 }
