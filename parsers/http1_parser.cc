@@ -41,6 +41,7 @@ const char* parseErrorName(ParseError e) {
     case ParseError::UriTooLong: return "uri_too_long";
     case ParseError::BodyTooLarge: return "body_too_large";
     case ParseError::VersionNotSupported: return "version_not_supported";
+    case ParseError::ObsFold: return "obs_fold";
     case ParseError::Truncated: return "truncated";
   }
   return "unknown";
@@ -89,6 +90,9 @@ void Http1Parser::releaseIdleMemory() {
     return;
   }
   std::vector<HeaderField>().swap(head_.headers);
+  std::string().swap(trailer_buf_);
+  std::vector<TrailerSpan>().swap(trailer_fields_);
+  std::vector<HeaderField>().swap(trailers_);
   arena_.reset();
   arena_cap_ = 0;
   arena_used_ = 0;
@@ -159,6 +163,13 @@ int Http1Parser::onMessageBeginCb(llhttp_t* p) {
   s.saw_transfer_encoding_ = false;
   s.check_chunked_end_ = false;
   s.chunk_ext_bytes_ = 0;
+  s.awaiting_value_ = false;
+  s.head_folded_ = false;
+  s.gap_lfs_ = 0;
+  s.trailer_start_ = kNoTrailers;
+  s.trailer_buf_.clear();
+  s.trailer_fields_.clear();
+  s.trailers_.clear();
   s.head_.method = {};
   s.head_.target = {};
   s.head_.status = 0;
@@ -217,8 +228,9 @@ int Http1Parser::onStatusCb(llhttp_t* p, const char* at, size_t len) {
 int Http1Parser::onHeaderFieldCb(llhttp_t* p, const char* at, size_t len) {
   Http1Parser& s = self(p);
   if (!s.in_head_) {
-    return s.countTrailer(Building::Field, len);
+    return s.onTrailerPiece(Building::Field, at, len);
   }
+  s.colon_off_ = s.offsetOf(at + len);  // strict llhttp: the name ends at the colon
   if (s.building_ != Building::Field) {
     if (s.head_.headers.size() >= s.limits_.max_headers) {
       return s.fail(ParseError::TooManyHeaders);
@@ -234,10 +246,13 @@ int Http1Parser::onHeaderFieldCb(llhttp_t* p, const char* at, size_t len) {
 int Http1Parser::onHeaderValueCb(llhttp_t* p, const char* at, size_t len) {
   Http1Parser& s = self(p);
   if (!s.in_head_) {
-    return s.countTrailer(Building::Value, len);
+    return s.onTrailerPiece(Building::Value, at, len);
   }
   if (s.head_.headers.empty() || s.head_.headers.back().name.empty()) {
     return s.fail(ParseError::Malformed);  // a value with no field name (": x")
+  }
+  if (const int rc = s.checkFold(at, len); rc != HPE_OK) {
+    return rc;
   }
   if (!s.extend(s.head_.headers.back().value, Building::Value, at, len) || !s.checkHeadBytes(at + len)) {
     return s.fail(ParseError::HeadTooLarge);
@@ -262,7 +277,56 @@ int Http1Parser::onValueCompleteCb(llhttp_t* p) {
     while (!v.empty() && (v.back() == ' ' || v.back() == '\t')) {
       v.remove_suffix(1);
     }
+  } else if (!s.in_head_ && !s.trailer_fields_.empty()) {
+    TrailerSpan& t = s.trailer_fields_.back();
+    while (t.value_len > 0 && (s.trailer_buf_.back() == ' ' || s.trailer_buf_.back() == '\t')) {
+      s.trailer_buf_.pop_back();
+      --t.value_len;
+    }
   }
+  return HPE_OK;
+}
+
+// llhttp 8.1 takes obs-fold (a line starting with SP or HTAB continues the
+// field) even in strict mode, and reports nothing about it. Two shapes:
+//  - after a value's first line, the continuation is a new value span
+//    beginning at the SP/HTAB, past the CRLF it skipped: in stream offsets,
+//    a span that does not start where the previous one ended;
+//  - after an empty first line ("X:\r\n  v"), llhttp skips the CRLF and the
+//    whitespace before the value's first span, so the bytes between the
+//    colon and that span hold a LF (two, when the value is empty and its
+//    own CRLF precedes the empty span at the next line).
+// An ordinary "Name: value" has at most one byte there, so the common path
+// is an offset compare per span and never reads the bytes.
+int Http1Parser::checkFold(const char* at, size_t len) {
+  const uint64_t off = offsetOf(at);
+  bool folded = false;
+  if (awaiting_value_) {
+    awaiting_value_ = false;
+    if (off - colon_off_ > 1) {
+      const char* from = colon_off_ > fed_before_ ? chunk_ + (colon_off_ - fed_before_) : chunk_;
+      uint32_t lfs = gap_lfs_;
+      for (const char* c = from; c < at; ++c) {
+        lfs += *c == '\n' ? 1 : 0;
+      }
+      folded = lfs > (len == 0 ? 1u : 0u);
+    }
+  } else {
+    folded = off != value_end_;  // a continuation span, past a skipped CRLF
+  }
+  value_end_ = off + len;
+  if (!folded) {
+    return HPE_OK;
+  }
+  if (parser_.type == HTTP_REQUEST) {
+    return fail(ParseError::ObsFold);
+  }
+  // A response: its head is re-serialized from the fields, in which the
+  // fold is already gone (the spans join as "a" + " b"), but llhttp read
+  // the fields before that, and misses the tokens a folded Connection
+  // carries after the fold ("keep-alive\r\n , close"): the connection is
+  // not trusted for reuse.
+  head_folded_ = true;
   return HPE_OK;
 }
 
@@ -278,8 +342,8 @@ int Http1Parser::onChunkExtensionCb(llhttp_t* p, const char*, size_t len) {
 }
 
 // Trailer fields are measured against their own allowance of max_head_bytes
-// and not recorded: they pass through (raw) but never join the head, which
-// callers may still be reading (a proxy retry re-serializes it).
+// and never join the head, which callers may still be reading (a proxy
+// retry re-serializes it): they are copied aside (onTrailerPiece).
 int Http1Parser::countTrailer(Building kind, size_t len) {
   if (building_ != kind) {
     building_ = kind;
@@ -289,13 +353,45 @@ int Http1Parser::countTrailer(Building kind, size_t len) {
   return trailer_bytes_ > limits_.max_head_bytes ? fail(ParseError::HeadTooLarge) : HPE_OK;
 }
 
+int Http1Parser::onTrailerPiece(Building kind, const char* at, size_t len) {
+  if (kind == Building::Field && building_ != Building::Field) {
+    if (trailer_fields_.size() >= limits_.max_headers) {
+      return fail(ParseError::TooManyHeaders);
+    }
+    if (trailer_start_ == kNoTrailers) {
+      trailer_start_ = offsetOf(at);  // strict llhttp: a trailer line starts with its name
+    }
+    const auto end = static_cast<uint32_t>(trailer_buf_.size());
+    trailer_fields_.push_back({end, 0, end, 0});
+  } else if (kind == Building::Value && building_ != Building::Value) {
+    if (trailer_fields_.empty()) {
+      return fail(ParseError::Malformed);
+    }
+    trailer_fields_.back().value_off = static_cast<uint32_t>(trailer_buf_.size());
+  }
+  if (const int rc = countTrailer(kind, len); rc != HPE_OK) {
+    return rc;
+  }
+  // Pieces of one element arrive in order (a fold's continuation too), so
+  // appending joins them: "a" + " b" is the value with the fold read as SP.
+  trailer_buf_.append(at, len);
+  TrailerSpan& t = trailer_fields_.back();
+  (kind == Building::Field ? t.name_len : t.value_len) += static_cast<uint32_t>(len);
+  return HPE_OK;
+}
+
 int Http1Parser::onFieldCompleteCb(llhttp_t* p) {
   Http1Parser& s = self(p);
   if (!s.in_head_) {
     s.building_ = Building::None;
+    if (s.trailer_fields_.empty() || s.trailer_fields_.back().name_len == 0) {
+      return s.fail(ParseError::Malformed);
+    }
     return HPE_OK;
   }
   s.building_ = Building::None;
+  s.awaiting_value_ = true;
+  s.gap_lfs_ = 0;
   // field-name is a token of at least one character (RFC 9110 5.1).
   if (s.head_.headers.empty() || s.head_.headers.back().name.empty()) {
     return s.fail(ParseError::Malformed);
@@ -341,7 +437,7 @@ int Http1Parser::onHeadersCompleteCb(llhttp_t* p) {
       return s.fail(ParseError::BodyTooLarge);
     }
   }
-  h.keep_alive = llhttp_should_keep_alive(p) != 0;
+  h.keep_alive = llhttp_should_keep_alive(p) != 0 && !s.head_folded_;
   h.upgrade = p->upgrade != 0;
   switch (s.handler_.onHead(h)) {
     case Next::Continue: return 0;
@@ -365,6 +461,13 @@ int Http1Parser::onBodyCb(llhttp_t* p, const char* at, size_t len) {
 int Http1Parser::onMessageCompleteCb(llhttp_t* p) {
   Http1Parser& s = self(p);
   s.in_message_ = false;
+  if (!s.trailer_fields_.empty()) {
+    s.trailers_.reserve(s.trailer_fields_.size());
+    for (const TrailerSpan& t : s.trailer_fields_) {
+      s.trailers_.push_back({std::string_view(s.trailer_buf_).substr(t.name_off, t.name_len),
+                             std::string_view(s.trailer_buf_).substr(t.value_off, t.value_len)});
+    }
+  }
   if (s.head_.chunked) {
     // A proxy forwards the chunked body byte for byte, so its last line
     // must end as a strict peer expects: llhttp 8.1 also ends it on a bare
@@ -424,8 +527,17 @@ char Http1Parser::byteBefore(const char* data, const char* end, size_t back) con
 }
 
 ExecResult Http1Parser::execute(const char* data, size_t len) {
+  const uint64_t entry = fed_before_;
   ExecResult r = executeOnce(data, len);
   size_t done = 0;
+  // Where the first trailer field in this call began, relative to data.
+  size_t trailers_at = len;
+  const auto noteTrailers = [&] {
+    if (trailer_start_ != kNoTrailers && trailers_at == len) {
+      trailers_at = trailer_start_ > entry ? static_cast<size_t>(trailer_start_ - entry) : 0;
+    }
+  };
+  noteTrailers();
   while (check_chunked_end_) {
     check_chunked_end_ = false;
     const char* end = data + done + r.consumed;  // just past the message
@@ -452,8 +564,10 @@ ExecResult Http1Parser::execute(const char* data, size_t len) {
       break;
     }
     r = executeOnce(data + done, len - done);
+    noteTrailers();
   }
   r.consumed += done;
+  r.before_trailers = std::min(r.consumed, trailers_at);
   if (r.consumed >= 2) {
     tail_[0] = data[r.consumed - 2];
     tail_[1] = data[r.consumed - 1];
@@ -471,6 +585,14 @@ ExecResult Http1Parser::executeOnce(const char* data, size_t len) {
   }
   const llhttp_errno_t rc = llhttp_execute(&parser_, data, len);
   ExecResult r = resultFor(rc, data, len);
+  if (awaiting_value_ && in_head_) {
+    // The call ended between a field's colon and its value: count the LFs
+    // of that stretch for checkFold, which sees only the last call's bytes.
+    const char* from = colon_off_ > fed_before_ ? data + (colon_off_ - fed_before_) : data;
+    for (const char* c = from; c < data + r.consumed; ++c) {
+      gap_lfs_ += *c == '\n' ? 1 : 0;
+    }
+  }
   fed_before_ += r.consumed;
   if (r.status == ExecResult::Status::Ok && in_head_ && fed_before_ - head_start_ > limits_.max_head_bytes) {
     // Bytes that produced no span (padding whitespace, say) still count.
@@ -493,6 +615,9 @@ void Http1Parser::reset() {
   building_ = Building::None;
   in_message_ = in_head_ = paused_at_head_end_ = false;
   saw_transfer_encoding_ = check_chunked_end_ = false;
+  awaiting_value_ = head_folded_ = false;
+  gap_lfs_ = 0;
+  trailer_start_ = kNoTrailers;
   chunk_ext_bytes_ = 0;
   tail_[0] = tail_[1] = 0;
   fed_before_ = head_start_ = body_bytes_ = 0;

@@ -340,4 +340,15 @@ void writeDownstreamResponseHead(buf::BufferChain& out, const parsers::MessageHe
   writeHead(out, bound, [&](auto& sink) { responseHead(sink, h, close_after, client_http10); });
 }
 
+void writeTrailerSection(buf::BufferChain& out, const std::vector<parsers::HeaderField>& trailers) {
+  ChainSink sink(out);
+  for (const parsers::HeaderField& f : trailers) {
+    sink.put(f.name);
+    sink.put(": ");
+    sink.put(f.value);
+    sink.put("\r\n");
+  }
+  sink.put("\r\n");
+}
+
 }  // namespace plexgate::proxy
