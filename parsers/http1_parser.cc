@@ -15,6 +15,8 @@ constexpr size_t kReservedHeaders = 16;
 
 // llhttp returns these for framing it refuses to guess about: the smuggling
 // family (CL with TE, duplicate CL, TE not ending in chunked).
+constexpr uint16_t kConnectionFlags = F_CONNECTION_KEEP_ALIVE | F_CONNECTION_CLOSE | F_CONNECTION_UPGRADE | F_UPGRADE;
+
 bool isFramingError(llhttp_errno_t rc) {
   return rc == HPE_UNEXPECTED_CONTENT_LENGTH || rc == HPE_INVALID_TRANSFER_ENCODING ||
          rc == HPE_INVALID_CONTENT_LENGTH;
@@ -438,6 +440,7 @@ int Http1Parser::onHeadersCompleteCb(llhttp_t* p) {
     }
   }
   h.keep_alive = llhttp_should_keep_alive(p) != 0 && !s.head_folded_;
+  s.head_connection_flags_ = p->flags & kConnectionFlags;
   h.upgrade = p->upgrade != 0;
   switch (s.handler_.onHead(h)) {
     case Next::Continue: return 0;
@@ -462,6 +465,12 @@ int Http1Parser::onMessageCompleteCb(llhttp_t* p) {
   Http1Parser& s = self(p);
   s.in_message_ = false;
   if (!s.trailer_fields_.empty()) {
+    // llhttp runs trailer fields through its header logic, so a trailer
+    // "Connection: close" would end the connection after this message (the
+    // next one is refused as "Data after Connection: close"). Trailers are
+    // not merged into the head (RFC 9110 6.5.2): llhttp decides on the head's
+    // flags, which it reads right after this callback.
+    p->flags = static_cast<uint16_t>((p->flags & ~kConnectionFlags) | s.head_connection_flags_);
     s.trailers_.reserve(s.trailer_fields_.size());
     for (const TrailerSpan& t : s.trailer_fields_) {
       s.trailers_.push_back({std::string_view(s.trailer_buf_).substr(t.name_off, t.name_len),

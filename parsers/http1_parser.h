@@ -205,6 +205,9 @@ class Http1Parser {
   std::vector<TrailerSpan> trailer_fields_;
   std::vector<HeaderField> trailers_;
   uint64_t trailer_start_ = kNoTrailers;
+  // llhttp's Connection/Upgrade flags as the head left them: trailers must
+  // not change them (see onMessageCompleteCb).
+  uint16_t head_connection_flags_ = 0;
   char tail_[2] = {0, 0};         // the last two bytes consumed before this execute()
   // Arena for elements split over non-adjacent buffers: allocated on first
   // need, sized to the head limit, reset at each message.

@@ -54,6 +54,9 @@ void writeDownstreamResponseHead(buf::BufferChain& out, const parsers::MessageHe
 // apart (parsers::Http1Parser::trailers()), after its last-chunk line: one
 // "name: value" line per field, then the empty line. The trailers are
 // forwarded this way, never as received, so no folded line reaches a peer.
+// Fields that are not allowed in trailers (framing, routing, connection,
+// authentication, content format...: RFC 9110 6.5.1) are dropped, since a
+// lenient recipient might merge them into the header section.
 void writeTrailerSection(buf::BufferChain& out, const std::vector<parsers::HeaderField>& trailers);
 
 }  // namespace plexgate::proxy

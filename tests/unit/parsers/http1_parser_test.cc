@@ -950,6 +950,25 @@ TEST(Http1ParserTrailers, BytesBeforeTrailersAreExactForAnyCut) {
   }
 }
 
+// llhttp reads trailer fields with its header logic; a trailer
+// "Connection: close" must not end the connection (the next message would be
+// refused as "Data after Connection: close"): trailers are not merged.
+TEST(Http1ParserTrailers, ConnectionInTrailersDoesNotEndTheConnection) {
+  for (auto type : {Http1Parser::Type::Request, Http1Parser::Type::Response}) {
+    FeedOptions opts;
+    opts.type = type;
+    const bool req = type == Http1Parser::Type::Request;
+    const std::string first = req ? "POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n"
+                                  : "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n";
+    const std::string second = req ? "GET /2 HTTP/1.1\r\nHost: a\r\n\r\n" : "HTTP/1.1 204 No Content\r\n\r\n";
+    const Outcome o = parseAllWays(first + "1\r\nx\r\n0\r\nConnection: close\r\nUpgrade: h2c\r\n\r\n" + second, opts);
+    EXPECT_FALSE(o.error) << parseErrorName(*o.error);
+    ASSERT_EQ(o.completed(), 2u);
+    EXPECT_TRUE(o.msg(0).keep_alive);
+    EXPECT_EQ(o.msg(0).trailers.size(), 2u);
+  }
+}
+
 TEST(Http1ParserTrailers, CountIsLimited) {
   std::string input = "POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n";
   for (int i = 0; i < 5; ++i) {
