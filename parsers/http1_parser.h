@@ -151,7 +151,7 @@ class Http1Parser {
   int onTrailerPiece(Building kind, const char* at, size_t len);
   // A value span of a head field: finds obs-fold from the offsets llhttp
   // skips (see the .cc). Requests refuse it; responses note it.
-  int checkFold(const char* at, size_t len);
+  int checkFold(const char* at, size_t len, uint64_t off);
   void onHeadFold();
   // Appends [at, at+len) to `view`, extending in place when adjacent and
   // stitching into arena_ otherwise. False when the arena would overflow.
@@ -186,8 +186,9 @@ class Http1Parser {
   bool check_chunked_end_ = false;
   uint32_t chunk_ext_bytes_ = 0;  // this message's chunk extensions
   // obs-fold detection (head fields): stream offsets of the last field
-  // name's end (the colon) and of the last value span's end, and the LFs
-  // seen between a colon and its value's first span in earlier execute()s.
+  // name's end (the colon) and of where the next value span should start,
+  // and the LFs seen between a colon and its value's first span in earlier
+  // execute()s.
   uint64_t colon_off_ = 0;
   uint64_t value_end_ = 0;
   uint32_t gap_lfs_ = 0;
