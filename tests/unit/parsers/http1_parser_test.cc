@@ -911,13 +911,16 @@ std::string forwardedAs(std::string_view input, const std::vector<size_t>& cuts)
   std::vector<size_t> bounds = cuts;
   bounds.push_back(input.size());
   size_t prev = 0;
-  std::vector<std::string> live;
+  // Each piece in its own allocation, alive to the end: head spans point
+  // into them (a vector<std::string> would move short ones).
+  std::vector<std::unique_ptr<std::string>> live;
   for (size_t b : bounds) {
-    live.emplace_back(input.substr(prev, b - prev));
-    const ExecResult r = parser.execute(live.back().data(), live.back().size());
+    live.push_back(std::make_unique<std::string>(input.substr(prev, b - prev)));
+    const std::string& piece = *live.back();
+    const ExecResult r = parser.execute(piece.data(), piece.size());
     EXPECT_NE(r.status, Status::Error) << r.reason;
     EXPECT_LE(r.before_trailers, r.consumed);
-    out.append(live.back().data(), r.before_trailers);
+    out.append(piece.data(), r.before_trailers);
     prev = b;
     if (h.done) {
       if (!parser.trailers().empty()) {
