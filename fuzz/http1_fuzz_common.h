@@ -130,6 +130,7 @@ bool feedPieces(Http1Parser& parser, const Checker& checker, std::string_view in
       check(++guard < 8 * input.size() + 64);  // every pause makes progress
       const ExecResult r = parser.execute(piece + pos, len - pos);
       check(r.consumed <= len - pos);
+      check(r.before_trailers <= r.consumed);
       if (r.status == ExecResult::Status::Ok) {
         check(r.consumed == len - pos);
         check(r.error == ParseError::None);

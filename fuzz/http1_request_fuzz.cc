@@ -111,6 +111,15 @@ class Checker : public Http1Handler {
     check(head_->headers.size() >= header_count_);
     check(headDigest(*head_, header_count_) == head_digest_);
     (void)headDigest(*head_, head_->headers.size());
+    // Trailers are the parser's own copies: every byte readable, no empty
+    // name, no line break (folds joined), within their allowances.
+    check(parser_->trailers().size() <= limits_.max_headers);
+    for (const HeaderField& t : parser_->trailers()) {
+      check(!t.name.empty());
+      check(t.name.find_first_of("\r\n") == std::string_view::npos);
+      check(t.value.find_first_of("\r\n") == std::string_view::npos);
+      check(t.name.size() + t.value.size() <= limits_.max_head_bytes);
+    }
     open_ = false;
     completed_.push_back(mix(head_digest_, body_digest_));
     return opts_.pause_completes ? Next::Pause : Next::Continue;

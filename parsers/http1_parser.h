@@ -10,6 +10,7 @@
 #include <cstdint>
 #include <memory>
 #include <optional>
+#include <string>
 #include <string_view>
 #include <vector>
 
@@ -51,6 +52,7 @@ enum class ParseError : uint8_t {
   UriTooLong,        // 414
   BodyTooLarge,      // 413
   VersionNotSupported,  // 505
+  ObsFold,           // 400: a request head with obs-fold (RFC 9112 5.2)
   Truncated,         // peer closed mid-message (finish())
 };
 
@@ -76,6 +78,12 @@ struct ExecResult {
   enum class Status : uint8_t { Ok, Paused, Upgrade, Error };
   Status status = Status::Ok;
   size_t consumed = 0;  // bytes of the input used; the rest must be fed again
+  // Of `consumed`, the bytes before the current message's trailer fields
+  // (all of them when none began by the end of this call). A proxy forwards
+  // only these as received and writes trailers() itself, one line per
+  // field, once the message is complete: no trailer line reaches a peer
+  // folded, or in any form but the one plexgate parsed.
+  size_t before_trailers = 0;
   ParseError error = ParseError::None;
   const char* reason = nullptr;  // llhttp's static reason text, for logs
 };
@@ -104,6 +112,11 @@ class Http1Parser {
   bool inMessage() const { return in_message_; }
   // True between the first byte of a message and its onHead.
   bool inHead() const { return in_head_; }
+  // The trailer fields of a chunked message, complete from its
+  // onMessageComplete until the next message begins: copies owned by the
+  // parser (trailers are rare and small), each obs-fold read as the
+  // whitespace after it, values trimmed. Empty when there were none.
+  const std::vector<HeaderField>& trailers() const { return trailers_; }
   bool messageNeedsEof() const { return llhttp_message_needs_eof(&parser_) != 0; }
   uint64_t bodyBytes() const { return body_bytes_; }
   void setLimits(const Http1Limits& limits) { limits_ = limits; }  // the arena keeps its own size
@@ -134,6 +147,12 @@ class Http1Parser {
 
   int fail(ParseError e);
   int countTrailer(Building kind, size_t len);
+  // A trailer field's name or value piece: counted, then copied.
+  int onTrailerPiece(Building kind, const char* at, size_t len);
+  // A value span of a head field: finds obs-fold from the offsets llhttp
+  // skips (see the .cc). Requests refuse it; responses note it.
+  int checkFold(const char* at, size_t len, uint64_t off);
+  void onHeadFold();
   // Appends [at, at+len) to `view`, extending in place when adjacent and
   // stitching into arena_ otherwise. False when the arena would overflow.
   bool extend(std::string_view& view, Building kind, const char* at, size_t len);
@@ -166,6 +185,30 @@ class Http1Parser {
   // so execute() can check the final CRLF (llhttp 8.1 takes a bare LF).
   bool check_chunked_end_ = false;
   uint32_t chunk_ext_bytes_ = 0;  // this message's chunk extensions
+  // obs-fold detection (head fields): stream offsets of the last field
+  // name's end (the colon) and of where the next value span should start,
+  // and the LFs seen between a colon and its value's first span in earlier
+  // execute()s.
+  uint64_t colon_off_ = 0;
+  uint64_t value_end_ = 0;
+  uint32_t gap_lfs_ = 0;
+  bool awaiting_value_ = false;  // a field name is complete, its value not begun
+  bool head_folded_ = false;     // a response head had obs-fold
+  // Trailers: copied piece by piece into trailer_buf_, located by
+  // trailer_fields_ (offsets: the buffer grows), published as trailers_ at
+  // the message's end. trailer_start_ is the stream offset of the first
+  // trailer field, or kNoTrailers.
+  static constexpr uint64_t kNoTrailers = ~uint64_t{0};
+  struct TrailerSpan {
+    uint32_t name_off, name_len, value_off, value_len;
+  };
+  std::string trailer_buf_;
+  std::vector<TrailerSpan> trailer_fields_;
+  std::vector<HeaderField> trailers_;
+  uint64_t trailer_start_ = kNoTrailers;
+  // llhttp's Connection/Upgrade flags as the head left them: trailers must
+  // not change them (see onMessageCompleteCb).
+  uint16_t head_connection_flags_ = 0;
   char tail_[2] = {0, 0};         // the last two bytes consumed before this execute()
   // Arena for elements split over non-adjacent buffers: allocated on first
   // need, sized to the head limit, reset at each message.

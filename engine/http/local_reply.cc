@@ -22,6 +22,8 @@ LocalReply replyFor(parsers::ParseError e) {
       return {414, "The request target is longer than the limit"};
     case ParseError::BodyTooLarge:
       return {413, "The request body is larger than the limit"};
+    case ParseError::ObsFold:
+      return {400, "The request head uses obsolete line folding (obs-fold): a field line starts with a space or tab"};
     case ParseError::VersionNotSupported:
       return {505, "Only HTTP/1.0 and HTTP/1.1 are served here"};
   }

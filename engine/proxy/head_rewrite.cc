@@ -340,4 +340,53 @@ void writeDownstreamResponseHead(buf::BufferChain& out, const parsers::MessageHe
   writeHead(out, bound, [&](auto& sink) { responseHead(sink, h, close_after, client_http10); });
 }
 
+namespace {
+
+// Fields a recipient merging trailers into the header section would act on
+// as framing, routing, connection handling, request modifiers,
+// authentication, response controls or content format: RFC 9110 6.5.1 says
+// they cannot be trailers, 6.5.2 that they must not be merged, and a
+// lenient peer may merge them all the same. Plus the identities plexgate
+// itself vouches for (X-Forwarded-*, X-Certificate-*).
+bool forbiddenInTrailers(std::string_view name) {
+  if (isHopByHop(name) || isForwardedHeader(name) || isCertificateHeader(name)) {
+    return true;  // te, trailer, upgrade, connection, keep-alive, proxy-connection, transfer-encoding
+  }
+  switch (name.size()) {
+    case 3: return iequals(name, "age");
+    case 4: return iequals(name, "host") || iequals(name, "date") || iequals(name, "vary");
+    case 5: return iequals(name, "range");
+    case 6: return iequals(name, "cookie") || iequals(name, "expect") || iequals(name, "pragma");
+    case 7: return iequals(name, "expires");
+    case 8: return iequals(name, "location") || iequals(name, "if-match") || iequals(name, "if-range");
+    case 10: return iequals(name, "set-cookie");
+    case 11: return iequals(name, "retry-after");
+    case 12: return iequals(name, "content-type") || iequals(name, "max-forwards");
+    case 13: return iequals(name, "authorization") || iequals(name, "cache-control") ||
+                    iequals(name, "content-range") || iequals(name, "if-none-match");
+    case 14: return iequals(name, "content-length");
+    case 16: return iequals(name, "content-encoding") || iequals(name, "www-authenticate");
+    case 17: return iequals(name, "if-modified-since");
+    case 18: return iequals(name, "proxy-authenticate");
+    case 19: return iequals(name, "proxy-authorization") || iequals(name, "if-unmodified-since");
+    default: return false;
+  }
+}
+
+}  // namespace
+
+void writeTrailerSection(buf::BufferChain& out, const std::vector<parsers::HeaderField>& trailers) {
+  ChainSink sink(out);
+  for (const parsers::HeaderField& f : trailers) {
+    if (forbiddenInTrailers(f.name)) {
+      continue;
+    }
+    sink.put(f.name);
+    sink.put(": ");
+    sink.put(f.value);
+    sink.put("\r\n");
+  }
+  sink.put("\r\n");
+}
+
 }  // namespace plexgate::proxy

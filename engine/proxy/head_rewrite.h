@@ -10,6 +10,7 @@
 #include <cstdint>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "engine/buf/buffer_chain.h"
 #include "engine/proxy/router.h"
@@ -48,5 +49,14 @@ void writeUpstreamRequestHead(buf::BufferChain& out, const ProxyRequest& req, st
 // HTTP/1.0 and keeps the connection only when told so.
 void writeDownstreamResponseHead(buf::BufferChain& out, const parsers::MessageHead& h, bool close_after,
                                  bool client_http10);
+
+// The trailer section of a chunked message whose fields the parser took
+// apart (parsers::Http1Parser::trailers()), after its last-chunk line: one
+// "name: value" line per field, then the empty line. The trailers are
+// forwarded this way, never as received, so no folded line reaches a peer.
+// Fields that are not allowed in trailers (framing, routing, connection,
+// authentication, content format...: RFC 9110 6.5.1) are dropped, since a
+// lenient recipient might merge them into the header section.
+void writeTrailerSection(buf::BufferChain& out, const std::vector<parsers::HeaderField>& trailers);
 
 }  // namespace plexgate::proxy

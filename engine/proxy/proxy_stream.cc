@@ -187,6 +187,34 @@ void ProxyStream::sendBody(const buf::SliceRef& slice, const char* data, size_t 
   armTimer(cluster_->config->idle_timeout);
 }
 
+void ProxyStream::sendTrailers(const std::vector<parsers::HeaderField>& trailers) {
+  if (!active()) {
+    return;
+  }
+  // Rare and small (bounded by the head limit): copied, once per chain.
+  buf::BufferChain section(loop_.slicePool());
+  writeTrailerSection(section, trailers);
+  body_sent_ += section.size();
+  if (replayable_) {
+    if (replay_.size() + section.size() <= kReplayLimit) {
+      replay_.appendRefsOf(section);
+    } else {
+      replay_.clear();
+      replayable_ = false;
+    }
+  }
+  if (up_ == nullptr || state_ == State::Connecting || state_ == State::Backoff) {
+    queued_.moveFrom(section);
+    return;
+  }
+  out_.moveFrom(section);
+  up_->conn().write(out_);
+  if (up_ == nullptr) {
+    return;
+  }
+  armTimer(cluster_->config->idle_timeout);
+}
+
 void ProxyStream::endBody() {
   request_complete_ = true;
   if (state_ == State::Waiting) {
@@ -245,20 +273,22 @@ void ProxyStream::parseResponse() {
     if (!parser_.inHead()) {
       head_pins_.clear();  // onHead has run (or no message is open): spans no longer needed
     }
-    if (raw_body_ && r.consumed > 0) {
+    // Trailer fields are not forwarded as received: finishResponse()
+    // writes them from what the parser made of them.
+    if (raw_body_ && r.before_trailers > 0) {
       buf::BufferChain& out = down_.downstreamOut();
       if (rechunk_) {
         char size_line[24];
-        const auto end = std::to_chars(size_line, size_line + 16, r.consumed, 16).ptr;
+        const auto end = std::to_chars(size_line, size_line + 16, r.before_trailers, 16).ptr;
         out.appendCopy(std::string_view(size_line, static_cast<size_t>(end - size_line)));
         out.appendCopy("\r\n");
       }
       // Zero copy: the client's queue references the upstream read slice.
-      out.appendRef(up_->conn().inputSlice(), data.data(), r.consumed);
+      out.appendRef(up_->conn().inputSlice(), data.data(), r.before_trailers);
       if (rechunk_) {
         out.appendCopy("\r\n");
       }
-      down_.onProxyBodyBytes(r.consumed);
+      down_.onProxyBodyBytes(r.before_trailers);
     }
     up_->conn().consume(r.consumed);
     if (bad_response_) {
@@ -406,6 +436,8 @@ void ProxyStream::finishResponse() {
   if (rechunk_) {
     rechunk_ = false;
     down_.downstreamOut().appendCopy("0\r\n\r\n");
+  } else if (!parser_.trailers().empty()) {
+    writeTrailerSection(down_.downstreamOut(), parser_.trailers());  // the raw bytes stopped before them
   }
   --cluster_->states[static_cast<size_t>(endpoint_)].active_requests;
   const bool reusable = request_complete_ && upstream_keep_alive_ && !needs_eof_ && up_->conn().open() &&

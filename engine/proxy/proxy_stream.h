@@ -62,6 +62,9 @@ class ProxyStream final : private net::ConnectionHandler, private parsers::Http1
   void start(UpstreamPool& pool, const ProxyRequest& req);
   // Raw request body bytes (as received: chunk framing included), by reference.
   void sendBody(const buf::SliceRef& slice, const char* data, size_t len);
+  // The request's trailer section (chunked uploads), after the body bytes
+  // sent so far: re-serialized from the parsed fields (writeTrailerSection).
+  void sendTrailers(const std::vector<parsers::HeaderField>& trailers);
   // The request body has been fully received.
   void endBody();
   // True while the upstream has more queued than the high watermark.

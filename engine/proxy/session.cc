@@ -320,10 +320,11 @@ void Session::feedParser() {
       pinInputSlice();
     }
     const parsers::ExecResult r = parser_.execute(data.data(), data.size());
-    if (raw_body_ && r.consumed > 0 && !conn_closed_ && r.status != parsers::ExecResult::Status::Error) {
+    if (raw_body_ && r.before_trailers > 0 && !conn_closed_ && r.status != parsers::ExecResult::Status::Error) {
       // Request body bytes exactly as received (chunk framing included),
-      // handed to the upstream by reference.
-      proxy_->sendBody(conn_.inputSlice(), data.data(), r.consumed);
+      // handed to the upstream by reference. Trailer fields are not: they
+      // go re-serialized once the body is complete (below).
+      proxy_->sendBody(conn_.inputSlice(), data.data(), r.before_trailers);
     }
     conn_.consume(r.consumed);
     if (conn_closed_) {
@@ -336,6 +337,9 @@ void Session::feedParser() {
     if (body_end_pending_) {
       body_end_pending_ = false;
       raw_body_ = false;
+      if (!parser_.trailers().empty()) {
+        proxy_->sendTrailers(parser_.trailers());
+      }
       proxy_->endBody();
     }
     if (r.status == parsers::ExecResult::Status::Paused) {

@@ -43,6 +43,7 @@ struct SeenMessage {
   bool keep_alive = false;
   bool upgrade = false;
   std::string body;
+  Headers trailers;                // Http1Parser::trailers() at onMessageComplete
   uint64_t parser_body_bytes = 0;  // Http1Parser::bodyBytes() at onMessageComplete
   bool complete = false;
   // The head's spans re-read at onMessageComplete still say what they said
@@ -98,6 +99,9 @@ class Recorder : public Http1Handler {
     m.complete = true;
     if (parser_ != nullptr && *parser_ != nullptr) {
       m.parser_body_bytes = (*parser_)->bodyBytes();
+      for (const HeaderField& t : (*parser_)->trailers()) {
+        m.trailers.emplace_back(std::string(t.name), std::string(t.value));
+      }
     } else {
       m.parser_body_bytes = m.body.size();
     }
@@ -202,6 +206,9 @@ std::string describe(const Outcome& o) {
       << " ka=" << m.keep_alive << " upgrade=" << m.upgrade << "\n";
     for (const auto& [n, v] : m.headers) {
       s << "   [" << printable(n) << "]: [" << printable(v) << "]\n";
+    }
+    for (const auto& [n, v] : m.trailers) {
+      s << "   trailer [" << printable(n) << "]: [" << printable(v) << "]\n";
     }
     if (m.complete) {
       s << "   body=" << printable(m.body) << " parser_body_bytes=" << m.parser_body_bytes
@@ -786,23 +793,193 @@ TEST(Http1Parser, GarbageIsMalformed) {
   }
 }
 
-// llhttp itself accepts HTTP/0.9 ("GET /"), 1.0, 1.1 and 2.0 on the request
-// line; the wrapper refuses every major other than 1 from onHeadersComplete
-// as VersionNotSupported (505). Other numbers never get that far: llhttp
-// rejects them while reading the request line, which maps to Malformed.
+// Every version of the form DIGIT.DIGIT reaches onHeadersComplete (llhttp
+// 8.1 alone would reject all but 0.9, 1.0, 1.1 and 2.0 while reading the
+// request line, as Malformed), where the wrapper refuses all but 1.0 and
+// 1.1 as VersionNotSupported (505). Other shapes stay Malformed.
 TEST(Http1Parser, VersionsOtherThanHttp1) {
-  for (const char* input : {"GET / HTTP/2.0\r\nHost: a\r\n\r\n", "GET /\r\n\r\n", "GET / HTTP/0.9\r\n\r\n"}) {
+  for (const char* input : {"GET / HTTP/2.0\r\nHost: a\r\n\r\n", "GET /\r\n\r\n", "GET / HTTP/0.9\r\n\r\n",
+                            "GET / HTTP/1.2\r\n\r\n", "GET / HTTP/3.0\r\n\r\n", "GET / HTTP/1.9\r\nHost: a\r\n\r\n",
+                            "GET / HTTP/0.0\r\n\r\n"}) {
     SCOPED_TRACE(printable(input));
     const Outcome o = parseAllWays(input);
     EXPECT_EQ(o.error, ParseError::VersionNotSupported);
     EXPECT_EQ(o.heads, 0);
   }
-  for (const char* input : {"GET / HTTP/1.2\r\n\r\n", "GET / HTTP/3.0\r\n\r\n", "GET / HTTP/11.1\r\n\r\n"}) {
+  for (const char* input : {"GET / HTTP/11.1\r\n\r\n", "GET / HTTP/1.10\r\n\r\n", "GET / HTTP/1.2x\r\n\r\n",
+                            "GET / HTTP/1.x\r\n\r\n", "GET / HTTP/1.2\r\nHost a\r\n\r\n"}) {
     SCOPED_TRACE(printable(input));
     const Outcome o = parseAllWays(input);
     EXPECT_EQ(o.error, ParseError::Malformed);
     EXPECT_EQ(o.heads, 0);
   }
+}
+
+// Responses the same way: a proxy answers 502 for any of them.
+TEST(Http1Parser, ResponseVersionsOtherThanHttp1) {
+  for (const char* input : {"HTTP/2.0 200 OK\r\nContent-Length: 0\r\n\r\n", "HTTP/1.2 200 OK\r\n\r\n",
+                            "HTTP/0.9 200 OK\r\n\r\n", "HTTP/3.0 200 OK\r\n\r\n"}) {
+    SCOPED_TRACE(printable(input));
+    FeedOptions response;
+    response.type = Http1Parser::Type::Response;
+    const Outcome o = parseAllWays(input, response);
+    EXPECT_EQ(o.error, ParseError::VersionNotSupported);
+    EXPECT_EQ(o.heads, 0);
+  }
+}
+
+// ---- obs-fold and trailers ------------------------------------------------------
+
+// llhttp 8.1 takes obs-fold even in strict mode; the wrapper finds it (a
+// continuation span past a skipped CRLF, or a LF between a colon and its
+// value) and refuses it in a request head, however the input is cut.
+TEST(Http1ParserObsFold, RequestHeadFoldIsRefused) {
+  for (const char* fields :
+       {"X: a\r\n b\r\n", "X: a\r\n\tb\r\n", "X:\r\n b\r\n", "X:\r\n\t\r\nY: y\r\n", "X:\r\n \r\n",
+        "Connection: keep-alive\r\n , close\r\n", "X: a \r\n \t b\r\n", "X:   \r\n  b\r\n", "X:\r\n \r\n b\r\n"}) {
+    const std::string input = std::string("GET / HTTP/1.1\r\nHost: a\r\n") + fields + "\r\n";
+    SCOPED_TRACE(printable(input));
+    const Outcome o = parseAllWays(input);
+    EXPECT_EQ(o.error, ParseError::ObsFold);
+    EXPECT_EQ(o.heads, 0);
+  }
+}
+
+TEST(Http1ParserObsFold, EmptyPaddedAndSplitValuesAreNotFolds) {
+  const std::string input =
+      "GET / HTTP/1.1\r\nHost: a\r\nA:\r\nB: \r\nC:\t \t\r\nD:    d   \r\nE:e\r\nF: f f  f\r\nG:\r\n\r\n";
+  const Outcome o = parseAllWays(input);
+  EXPECT_FALSE(o.error);
+  ASSERT_EQ(o.completed(), 1u);
+  EXPECT_EQ(o.msg(0).headers.size(), 8u);
+  EXPECT_EQ(o.msg(0).headers[4].second, "d");
+  EXPECT_EQ(o.msg(0).headers[6].second, "f f  f");
+}
+
+// A response head is re-serialized from its fields, whose values join
+// across the fold ("a" + " b"): the fold reads as the whitespace after it.
+// llhttp misread a folded Connection, so the message is not keep-alive.
+TEST(Http1ParserObsFold, ResponseHeadFoldJoinsAndIsNotKeepAlive) {
+  FeedOptions response;
+  response.type = Http1Parser::Type::Response;
+  const Outcome o = parseAllWays(
+      "HTTP/1.1 200 OK\r\nX: a\r\n b\r\nY:\r\n  c\r\nConnection: keep-alive\r\n , close\r\nContent-Length: 0\r\n\r\n",
+      response);
+  EXPECT_FALSE(o.error);
+  ASSERT_EQ(o.completed(), 1u);
+  ASSERT_EQ(o.msg(0).headers.size(), 4u);
+  EXPECT_EQ(o.msg(0).headers[0].second, "a b");
+  EXPECT_EQ(o.msg(0).headers[1].second, "c");
+  EXPECT_EQ(o.msg(0).headers[2].second, "keep-alive , close");
+  EXPECT_FALSE(o.msg(0).keep_alive);
+  const Outcome plain = parseAllWays("HTTP/1.1 200 OK\r\nX: a b\r\nContent-Length: 0\r\n\r\n", response);
+  ASSERT_EQ(plain.completed(), 1u);
+  EXPECT_TRUE(plain.msg(0).keep_alive);
+}
+
+TEST(Http1ParserTrailers, FieldsAreCopiedUnfoldedAndTrimmed) {
+  for (auto type : {Http1Parser::Type::Request, Http1Parser::Type::Response}) {
+    FeedOptions opts;
+    opts.type = type;
+    const std::string head = type == Http1Parser::Type::Request
+                                 ? "POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n"
+                                 : "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n";
+    const Outcome o = parseAllWays(head + "3\r\nabc\r\n0\r\nX-A: 1  \r\nX-B: a\r\n b\r\n\tc\r\nX-C:\r\n d\r\nX-E:\r\n\r\n",
+                                   opts);
+    ASSERT_GE(o.completed(), 1u);
+    const Headers want = {{"X-A", "1"}, {"X-B", "a b\tc"}, {"X-C", "d"}, {"X-E", ""}};
+    EXPECT_EQ(o.msg(0).trailers, want);
+    EXPECT_EQ(o.msg(0).headers.size(), type == Http1Parser::Type::Request ? 2u : 1u) << "trailers stay out of the head";
+  }
+}
+
+// What a proxy forwards of a chunked message: the bytes before the trailer
+// fields as received (ExecResult::before_trailers), then the trailers as
+// parsed. The same for every way the input is cut.
+std::string forwardedAs(std::string_view input, const std::vector<size_t>& cuts) {
+  struct Fwd : Http1Handler {
+    Next onHead(MessageHead&) override { return Next::Continue; }
+    Next onBody(std::string_view) override { return Next::Continue; }
+    Next onMessageComplete() override {
+      done = true;
+      return Next::Pause;
+    }
+    bool done = false;
+  } h;
+  Http1Parser parser(Http1Parser::Type::Request, {}, h);
+  std::string out;
+  std::vector<size_t> bounds = cuts;
+  bounds.push_back(input.size());
+  size_t prev = 0;
+  // Each piece in its own allocation, alive to the end: head spans point
+  // into them (a vector<std::string> would move short ones).
+  std::vector<std::unique_ptr<std::string>> live;
+  for (size_t b : bounds) {
+    live.push_back(std::make_unique<std::string>(input.substr(prev, b - prev)));
+    const std::string& piece = *live.back();
+    const ExecResult r = parser.execute(piece.data(), piece.size());
+    EXPECT_NE(r.status, Status::Error) << r.reason;
+    EXPECT_LE(r.before_trailers, r.consumed);
+    out.append(piece.data(), r.before_trailers);
+    prev = b;
+    if (h.done) {
+      if (!parser.trailers().empty()) {
+        for (const HeaderField& f : parser.trailers()) {
+          out.append(f.name).append(": ").append(f.value).append("\r\n");
+        }
+        out += "\r\n";
+      }
+      break;
+    }
+  }
+  EXPECT_TRUE(h.done);
+  return out;
+}
+
+TEST(Http1ParserTrailers, BytesBeforeTrailersAreExactForAnyCut) {
+  const std::string body = "POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n3;e=1\r\nabc\r\n0;x\r\n";
+  for (const auto& [trailers, want] :
+       std::vector<std::pair<std::string, std::string>>{{"\r\n", "\r\n"},
+                                                          {"X-A: 1\r\n\r\n", "X-A: 1\r\n\r\n"},
+                                                          {"X-A: 1\r\n 2\r\nX-B:\r\n\t3\r\n\r\n", "X-A: 1 2\r\nX-B: 3\r\n\r\n"}}) {
+    const std::string input = body + trailers;
+    SCOPED_TRACE(printable(input));
+    const std::string expected = body + want;
+    EXPECT_EQ(forwardedAs(input, {}), expected);
+    EXPECT_EQ(forwardedAs(input, byteByByte(input.size())), expected);
+    for (uint32_t seed : kSeeds) {
+      EXPECT_EQ(forwardedAs(input, randomCuts(input.size(), seed)), expected) << "seed " << seed;
+    }
+  }
+}
+
+// llhttp reads trailer fields with its header logic; a trailer
+// "Connection: close" must not end the connection (the next message would be
+// refused as "Data after Connection: close"): trailers are not merged.
+TEST(Http1ParserTrailers, ConnectionInTrailersDoesNotEndTheConnection) {
+  for (auto type : {Http1Parser::Type::Request, Http1Parser::Type::Response}) {
+    FeedOptions opts;
+    opts.type = type;
+    const bool req = type == Http1Parser::Type::Request;
+    const std::string first = req ? "POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n"
+                                  : "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n";
+    const std::string second = req ? "GET /2 HTTP/1.1\r\nHost: a\r\n\r\n" : "HTTP/1.1 204 No Content\r\n\r\n";
+    const Outcome o = parseAllWays(first + "1\r\nx\r\n0\r\nConnection: close\r\nUpgrade: h2c\r\n\r\n" + second, opts);
+    EXPECT_FALSE(o.error) << parseErrorName(*o.error);
+    ASSERT_EQ(o.completed(), 2u);
+    EXPECT_TRUE(o.msg(0).keep_alive);
+    EXPECT_EQ(o.msg(0).trailers.size(), 2u);
+  }
+}
+
+TEST(Http1ParserTrailers, CountIsLimited) {
+  std::string input = "POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n";
+  for (int i = 0; i < 5; ++i) {
+    input += "X-" + std::to_string(i) + ": v\r\n";
+  }
+  input += "\r\n";
+  const Outcome o = parseAllWays(input, withLimits(limits(4096, 4, 1024, 1024)));
+  EXPECT_EQ(o.error, ParseError::TooManyHeaders);
 }
 
 // ---- pause and upgrade ---------------------------------------------------------------

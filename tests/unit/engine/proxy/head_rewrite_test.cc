@@ -7,6 +7,7 @@
 #include <memory>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "engine/buf/buffer_chain.h"
 #include "engine/buf/slice.h"
@@ -190,6 +191,33 @@ TEST_F(HeadRewriteTest, ResponseHeadDropsHopByHopAndSaysHowTheConnectionGoesOn) 
                            false, false),
             "HTTP/1.1 101 Switching Protocols\r\nSec-WebSocket-Accept: x\r\nConnection: upgrade\r\n"
             "Upgrade: websocket\r\n\r\n");
+}
+
+// Trailers go out one line per field; the ones RFC 9110 6.5.1 keeps out of
+// trailers (framing, routing, connection, modifiers, authentication,
+// response controls, content format) and plexgate's own identities are
+// dropped, matched case-insensitively; everything else is kept in order.
+TEST_F(HeadRewriteTest, TrailerSectionDropsFieldsNotAllowedInTrailers) {
+  std::vector<parsers::HeaderField> trailers;
+  for (const char* name :
+       {"Content-Length", "transfer-encoding", "TRAILER", "Host", "Connection", "Keep-Alive", "Proxy-Connection", "TE",
+        "Upgrade", "Expect", "Max-Forwards", "Range", "If-Match", "If-None-Match", "If-Modified-Since",
+        "If-Unmodified-Since", "If-Range", "Cache-Control", "Pragma", "Authorization", "Proxy-Authorization",
+        "WWW-Authenticate", "Proxy-Authenticate", "Cookie", "Set-Cookie", "Age", "Expires", "Date", "Location",
+        "Retry-After", "Vary", "Content-Type", "Content-Encoding", "Content-Range", "X-Forwarded-For",
+        "X-Forwarded-Prefix", "X-Certificate-CommonName"}) {
+    trailers.push_back({name, "v"});
+  }
+  trailers.insert(trailers.begin() + 3, {"X-Checksum", "abc"});
+  trailers.push_back({"Server-Timing", "db;dur=53"});
+  trailers.push_back({"Content-MD5", "x"});  // not a content-format field of RFC 9110: kept
+  trailers.push_back({"X-Empty", ""});
+  buf::BufferChain out(pool_);
+  writeTrailerSection(out, trailers);
+  EXPECT_EQ(out.toString(), "X-Checksum: abc\r\nServer-Timing: db;dur=53\r\nContent-MD5: x\r\nX-Empty: \r\n\r\n");
+  buf::BufferChain none(pool_);
+  writeTrailerSection(none, {{"Content-Length", "5"}});
+  EXPECT_EQ(none.toString(), "\r\n");
 }
 
 }  // namespace
