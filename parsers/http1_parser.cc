@@ -422,10 +422,12 @@ int Http1Parser::onHeadersCompleteCb(llhttp_t* p) {
     h.status = p->status_code;
   }
   h.http_major = p->http_major;
-  h.http_minor = p->http_minor;
-  if (h.http_major != 1 || h.http_minor > 1) {
+  if (h.http_major != 1) {
     return s.fail(ParseError::VersionNotSupported);
   }
+  // A higher minor version of HTTP/1 is processed as HTTP/1.1, the highest
+  // we conform to (RFC 9110 2.5; nginx does the same).
+  h.http_minor = p->http_minor > 1 ? 1 : p->http_minor;
   h.chunked = (p->flags & F_CHUNKED) != 0;
   if (p->type == HTTP_REQUEST && (p->flags & F_TRANSFER_ENCODING) != 0 && !h.chunked) {
     // A request body's length must be knowable: a Transfer-Encoding that

@@ -208,10 +208,7 @@ void ProxyStream::sendTrailers(const std::vector<parsers::HeaderField>& trailers
     return;
   }
   out_.moveFrom(section);
-  up_->conn().write(out_);
-  if (up_ == nullptr) {
-    return;
-  }
+  up_->conn().write(out_);  // a failure comes later, through onWriteError -> fail()
   armTimer(cluster_->config->idle_timeout);
 }
 

@@ -10,6 +10,7 @@
 #include <chrono>
 #include <string>
 
+#include "support/mailbox.h"
 #include "support/scripted_upstream.h"
 #include "support/test_client.h"
 #include "support/test_server.h"
@@ -40,11 +41,10 @@ clusters:
 
 using HttpVersionTest = ServerTest;
 
-TEST_F(HttpVersionTest, WellFormedVersionsOtherThan10And11Are505) {
+TEST_F(HttpVersionTest, WellFormedVersionsOtherThanHttp1Are505) {
   ScriptedUpstream up(keepAliveResponder(200, "upstream"));
   start(config(up.url()));
-  for (const char* version : {"HTTP/1.2", "HTTP/1.9", "HTTP/2.0", "HTTP/2.1", "HTTP/3.0", "HTTP/9.9", "HTTP/0.9",
-                              "HTTP/0.0"}) {
+  for (const char* version : {"HTTP/2.0", "HTTP/2.1", "HTTP/3.0", "HTTP/9.9", "HTTP/0.9", "HTTP/0.0"}) {
     TestClient c(port());
     ASSERT_TRUE(c.send(std::string("GET / ") + version + "\r\nHost: h\r\n\r\n"));
     auto r = c.readResponse(milliseconds(3000));
@@ -56,6 +56,40 @@ TEST_F(HttpVersionTest, WellFormedVersionsOtherThan10And11Are505) {
     EXPECT_TRUE(c.waitClosed()) << version;
   }
   EXPECT_EQ(up.requestsSeen(), 0u);
+}
+
+// RFC 9110 2.5: a higher minor version of a major version we implement is
+// processed as the highest minor we conform to, 1.1 (as nginx does).
+TEST_F(HttpVersionTest, HigherMinorVersionsOfHttp1AreServedAs11) {
+  Mailbox<ReceivedRequest> seen;
+  ScriptedUpstream up([&](UpstreamConn& c) {
+    while (auto r = c.readRequest()) {
+      seen.put(*r);
+      c.sendResponse(200, "upstream");
+    }
+  });
+  start(config(up.url()));
+  for (const char* version : {"HTTP/1.2", "HTTP/1.9"}) {
+    TestClient c(port());
+    ASSERT_TRUE(c.send(std::string("GET / ") + version + "\r\nHost: h\r\n\r\n"));
+    auto r = c.readResponse(milliseconds(3000));
+    ASSERT_TRUE(r) << version;
+    EXPECT_EQ(r->status, 200) << version;
+    EXPECT_EQ(r->body, "upstream") << version;
+    EXPECT_TRUE(r->keep_alive) << version << ": persistent, as 1.1";
+  }
+  {
+    TestClient c(port());  // as 1.1, Host is required
+    ASSERT_TRUE(c.send("GET / HTTP/1.2\r\n\r\n"));
+    auto r = c.readResponse(milliseconds(3000));
+    ASSERT_TRUE(r);
+    EXPECT_EQ(r->status, 400);
+  }
+  const auto reqs = seen.all();
+  ASSERT_EQ(reqs.size(), 2u);
+  for (const auto& q : reqs) {
+    EXPECT_EQ(q.version, "HTTP/1.1");
+  }
 }
 
 TEST_F(HttpVersionTest, VersionsNotOfTheFormDigitDotDigitAre400) {
@@ -81,7 +115,7 @@ TEST_F(HttpVersionTest, VersionIsJudgedOnTheWholeHead) {
   start(config(up.url()));
   {
     TestClient c(port());
-    for (char ch : std::string("GET / HTTP/1.2\r\nHost: h\r\n\r\n")) {
+    for (char ch : std::string("GET / HTTP/3.0\r\nHost: h\r\n\r\n")) {
       ASSERT_TRUE(c.send(std::string(1, ch)));
     }
     auto r = c.readResponse(milliseconds(3000));
@@ -115,7 +149,7 @@ TEST_F(HttpVersionTest, Http10And11StillServed) {
 // of its response reaches the client), and that connection is closed, not
 // pooled: the next request opens a fresh one.
 TEST_F(HttpVersionTest, UpstreamResponseInAnotherVersionIs502) {
-  for (const char* version : {"HTTP/2.0", "HTTP/0.9", "HTTP/1.2", "HTTP/3.0", "HTTP/2"}) {
+  for (const char* version : {"HTTP/2.0", "HTTP/0.9", "HTTP/3.0", "HTTP/2"}) {
     std::atomic<int> conns{0};
     ScriptedUpstream up([&](UpstreamConn& c) {
       const int n = ++conns;

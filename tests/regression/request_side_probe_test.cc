@@ -332,7 +332,7 @@ TEST_F(RequestSideProbe, OtherVersionsAndPrefacesAreRefusedWithoutForwarding) {
     int status;
   };
   for (const Case& k : {Case{"GET /\r\n\r\n", 505}, Case{"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n", 400},
-                        Case{"GET / HTTP/2.0\r\nHost: h\r\n\r\n", 505}, Case{"GET / HTTP/1.2\r\nHost: h\r\n\r\n", 505},
+                        Case{"GET / HTTP/2.0\r\nHost: h\r\n\r\n", 505},
                         Case{"GET / HTTP/3.0\r\nHost: h\r\n\r\n", 505}, Case{"GET / http/1.1\r\nHost: h\r\n\r\n", 400},
                         Case{"get / HTTP/1.1\r\nHost: h\r\n\r\n", 400}, Case{"FOO / HTTP/1.1\r\nHost: h\r\n\r\n", 400},
                         Case{"GET /a b HTTP/1.1\r\nHost: h\r\n\r\n", 400}, Case{"GET / HTTP/1.1\rHost: h\r\n\r\n", 400},

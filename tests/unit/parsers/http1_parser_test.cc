@@ -795,12 +795,12 @@ TEST(Http1Parser, GarbageIsMalformed) {
 
 // Every version of the form DIGIT.DIGIT reaches onHeadersComplete (llhttp
 // 8.1 alone would reject all but 0.9, 1.0, 1.1 and 2.0 while reading the
-// request line, as Malformed), where the wrapper refuses all but 1.0 and
-// 1.1 as VersionNotSupported (505). Other shapes stay Malformed.
+// request line, as Malformed), where the wrapper refuses other majors than
+// 1 as VersionNotSupported (505) and reads 1.2 .. 1.9 as 1.1 (RFC 9110
+// 2.5). Other shapes stay Malformed.
 TEST(Http1Parser, VersionsOtherThanHttp1) {
   for (const char* input : {"GET / HTTP/2.0\r\nHost: a\r\n\r\n", "GET /\r\n\r\n", "GET / HTTP/0.9\r\n\r\n",
-                            "GET / HTTP/1.2\r\n\r\n", "GET / HTTP/3.0\r\n\r\n", "GET / HTTP/1.9\r\nHost: a\r\n\r\n",
-                            "GET / HTTP/0.0\r\n\r\n"}) {
+                            "GET / HTTP/3.0\r\n\r\n", "GET / HTTP/0.0\r\n\r\n"}) {
     SCOPED_TRACE(printable(input));
     const Outcome o = parseAllWays(input);
     EXPECT_EQ(o.error, ParseError::VersionNotSupported);
@@ -815,10 +815,26 @@ TEST(Http1Parser, VersionsOtherThanHttp1) {
   }
 }
 
-// Responses the same way: a proxy answers 502 for any of them.
+TEST(Http1Parser, HigherMinorVersionsOfHttp1ReadAs11) {
+  for (const char* input : {"GET / HTTP/1.2\r\nHost: a\r\n\r\n", "GET / HTTP/1.9\r\nHost: a\r\n\r\n",
+                            "HTTP/1.7 200 OK\r\nContent-Length: 0\r\n\r\n"}) {
+    SCOPED_TRACE(printable(input));
+    FeedOptions options;
+    options.type = input[0] == 'G' ? Type::Request : Type::Response;
+    const Outcome o = parseAllWays(input, options);
+    EXPECT_FALSE(o.error.has_value());
+    ASSERT_EQ(o.heads, 1);
+    ASSERT_EQ(o.messages.size(), 1u);
+    EXPECT_EQ(o.messages[0].http_major, 1);
+    EXPECT_EQ(o.messages[0].http_minor, 1);
+    EXPECT_TRUE(o.messages[0].keep_alive);
+  }
+}
+
+// Responses the same way: a proxy answers 502 for other majors.
 TEST(Http1Parser, ResponseVersionsOtherThanHttp1) {
-  for (const char* input : {"HTTP/2.0 200 OK\r\nContent-Length: 0\r\n\r\n", "HTTP/1.2 200 OK\r\n\r\n",
-                            "HTTP/0.9 200 OK\r\n\r\n", "HTTP/3.0 200 OK\r\n\r\n"}) {
+  for (const char* input : {"HTTP/2.0 200 OK\r\nContent-Length: 0\r\n\r\n", "HTTP/0.9 200 OK\r\n\r\n",
+                            "HTTP/3.0 200 OK\r\n\r\n"}) {
     SCOPED_TRACE(printable(input));
     FeedOptions response;
     response.type = Http1Parser::Type::Response;
