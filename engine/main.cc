@@ -57,7 +57,7 @@ Usage:
 
 Signals: SIGTERM/SIGINT drain (finish in-flight requests, then exit; a second
 one closes every connection at once); SIGHUP reloads the -c FILE (all but
-listeners, workers and access_log; a bad file is refused); SIGUSR1 reopens
+listeners and workers; a bad file is refused); SIGUSR1 reopens
 the access log file (log rotation).
 )";
 
@@ -337,17 +337,12 @@ std::string proxyFlagOf(const std::string& key) {
   return key.empty() ? std::string("proxy") : key;
 }
 
-// The parts of a reloaded file that only a restart applies: the worker
-// count and the access log (listeners are refused by WorkerSet::publish).
+// The part of a reloaded file that only a restart applies: the worker count
+// (listeners are refused by WorkerSet::publish).
 std::string needsRestart(const config::Config& running, const config::Config& next) {
   std::vector<std::string_view> changed;
   if (next.workers != running.workers) {
     changed.push_back("workers");
-  }
-  const config::AccessLog& l = running.access_log;
-  const config::AccessLog& m = next.access_log;
-  if (l.enabled != m.enabled || l.path != m.path || l.format != m.format) {
-    changed.push_back("access_log");
   }
   std::string out;
   for (size_t i = 0; i < changed.size(); ++i) {
@@ -378,7 +373,7 @@ struct Control {
   uv_signal_t sigint;
   uv_signal_t sighup;
   uv_signal_t sigusr1;
-  server::AccessLogWriter* access_log = nullptr;  // null when it is off
+  server::AccessLogWriter* access_log = nullptr;  // made even when the log is off
   std::string config_path;  // "" in the quick modes: nothing to reload
   std::vector<std::unique_ptr<proxy::HealthChecker>> retired_health;
   bool draining = false;
@@ -420,8 +415,12 @@ void onReload(uv_signal_t* h, int) {
     return;
   }
   printWarnings(*result.config);
+  // The access log first: a request served on the new routes is logged the
+  // new way. The loader checked that a new path opens; only a race fails.
+  const std::string log_error = c->access_log->reconfigure(result.config->access_log);
   const std::string why = c->workers->publish(result.config);
   if (!why.empty()) {
+    c->access_log->reconfigure(c->config->access_log);  // back, with the rest
     c->workers->reloads().refused.fetch_add(1, std::memory_order_relaxed);
     server::logf(config::LogLevel::Error, "reload refused, keeping the running configuration: %s", why.c_str());
     return;
@@ -441,13 +440,16 @@ void onReload(uv_signal_t* h, int) {
     server::logf(config::LogLevel::Warn, "%s changed in %s; the running values stay until a restart",
                  pending.c_str(), c->config_path.c_str());
   }
+  if (!log_error.empty()) {
+    server::logf(config::LogLevel::Error, "%s; the access log stays as it was", log_error.c_str());
+  }
 }
 
 // SIGUSR1: log rotation, as nginx does it: the access log file is opened
 // again by name (the moved one gets what was already buffered).
 void onReopen(uv_signal_t* h, int) {
   auto* c = static_cast<Control*>(h->data);
-  if (c->access_log == nullptr || c->started->access_log.path == "-") {
+  if (c->access_log == nullptr || !c->access_log->hasFile()) {
     server::logf(config::LogLevel::Info, "SIGUSR1 ignored: no access log file");
     return;
   }
@@ -458,15 +460,13 @@ void onReopen(uv_signal_t* h, int) {
 int runServer(config::ConfigPtr cfg, const std::string& config_path = "") {
   server::setLogLevel(cfg->log_level);
   printWarnings(*cfg);
-  std::unique_ptr<server::AccessLogWriter> access_log;
+  // Made even when off, so that a reload can switch it on.
   const size_t workers = cfg->workers != 0 ? cfg->workers : server::defaultWorkerCount();
-  if (cfg->access_log.enabled) {
-    std::string error;
-    access_log = server::AccessLogWriter::open(cfg->access_log, workers, error);
-    if (!access_log) {
-      std::fprintf(stderr, "plexgate: %s\n", error.c_str());
-      return 1;
-    }
+  std::string log_error;
+  std::unique_ptr<server::AccessLogWriter> access_log = server::AccessLogWriter::open(cfg->access_log, workers, log_error);
+  if (!access_log) {
+    std::fprintf(stderr, "plexgate: %s\n", log_error.c_str());
+    return 1;
   }
   Control c;
   c.config = cfg;

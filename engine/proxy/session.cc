@@ -1244,7 +1244,7 @@ void Session::countRequest() {
 
 void Session::logRequest(uint64_t duration_ns) {
   server::AccessLogSink* sink = worker_.accessLog();
-  if (sink == nullptr) {
+  if (sink == nullptr || !sink->enabled()) {
     return;
   }
   if (peer_text_.empty()) {

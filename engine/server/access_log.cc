@@ -91,7 +91,7 @@ void formatJson(std::string& out, const AccessRecord& r) {
 
 void AccessLogSink::record(const AccessRecord& r) {
   scratch_.clear();
-  if (format_ == config::AccessLogFormat::Json) {
+  if (format_.load(std::memory_order_relaxed) == config::AccessLogFormat::Json) {
     formatJson(scratch_, r);
   } else {
     formatCombined(scratch_, r);
@@ -103,7 +103,10 @@ void AccessLogSink::record(const AccessRecord& r) {
 std::unique_ptr<AccessLogWriter> AccessLogWriter::open(const config::AccessLog& cfg, size_t sinks,
                                                        std::string& error) {
   std::unique_ptr<AccessLogWriter> w(new AccessLogWriter());
-  if (cfg.path == "-") {
+  w->cfg_ = cfg;
+  if (!cfg.enabled) {
+    // Nothing to open until a reload enables it.
+  } else if (cfg.path == "-") {
     w->file_ = stdout;
   } else {
     w->file_ = std::fopen(cfg.path.c_str(), "a");
@@ -115,7 +118,7 @@ std::unique_ptr<AccessLogWriter> AccessLogWriter::open(const config::AccessLog& 
     w->path_ = cfg.path;
   }
   for (size_t i = 0; i < sinks; ++i) {
-    w->sinks_.push_back(std::make_unique<AccessLogSink>(cfg.format));
+    w->sinks_.push_back(std::make_unique<AccessLogSink>(cfg.format, cfg.enabled));
   }
   w->thread_ = std::thread([raw = w.get()] { raw->run(); });
   return w;
@@ -126,6 +129,9 @@ AccessLogWriter::~AccessLogWriter() {
   if (owns_file_ && file_ != nullptr) {
     std::fclose(file_);
   }
+  if (next_owns_ && next_file_ != nullptr) {
+    std::fclose(next_file_);  // handed over as the writer stopped
+  }
 }
 
 void AccessLogWriter::writeAll() {
@@ -135,32 +141,70 @@ void AccessLogWriter::writeAll() {
       std::lock_guard<std::mutex> lock(sink->mu_);
       batch.swap(sink->buffer_);
     }
-    if (!batch.empty()) {
+    if (!batch.empty() && file_ != nullptr) {
       std::fwrite(batch.data(), 1, batch.size(), file_);
-      batch.clear();
     }
+    batch.clear();
   }
-  std::fflush(file_);
+  if (file_ != nullptr) {
+    std::fflush(file_);
+  }
+}
+
+std::string AccessLogWriter::reconfigure(const config::AccessLog& cfg) {
+  const bool new_file = cfg.enabled && (!cfg_.enabled || cfg.path != cfg_.path);
+  if (new_file) {
+    FILE* fresh = stdout;
+    if (cfg.path != "-") {
+      fresh = std::fopen(cfg.path.c_str(), "a");
+      if (fresh == nullptr) {
+        return "access_log: cannot open " + cfg.path + ": " + std::strerror(errno);
+      }
+    }
+    std::unique_lock<std::mutex> lock(mu_);
+    next_file_ = fresh;
+    next_owns_ = cfg.path != "-";
+    next_path_ = cfg.path;
+    swap_ = true;
+    cv_.notify_all();
+    cv_.wait(lock, [this] { return !swap_ || stop_; });
+  }
+  for (auto& sink : sinks_) {
+    sink->format_.store(cfg.format, std::memory_order_relaxed);
+    sink->enabled_.store(cfg.enabled, std::memory_order_relaxed);
+  }
+  cfg_ = cfg;
+  return "";
 }
 
 void AccessLogWriter::run() {
   std::unique_lock<std::mutex> lock(mu_);
   while (!stop_) {
-    cv_.wait_for(lock, std::chrono::milliseconds(100));
+    cv_.wait_for(lock, std::chrono::milliseconds(100), [this] { return stop_ || reopen_ || swap_; });
     const bool reopen = std::exchange(reopen_, false);
+    const bool swap = swap_;
     lock.unlock();
-    writeAll();
-    if (reopen) {
-      reopenNow();
-    }
+    writeAll();  // to the file these records were made for
     lock.lock();
+    if (swap) {
+      if (owns_file_ && file_ != nullptr) {
+        std::fclose(file_);
+      }
+      file_ = std::exchange(next_file_, nullptr);
+      owns_file_ = next_owns_;
+      path_ = next_path_;
+      swap_ = false;
+      cv_.notify_all();
+    }
+    if (reopen && owns_file_) {
+      lock.unlock();
+      reopenNow();
+      lock.lock();
+    }
   }
 }
 
 void AccessLogWriter::reopen() {
-  if (!owns_file_) {
-    return;
-  }
   {
     std::lock_guard<std::mutex> lock(mu_);
     reopen_ = true;

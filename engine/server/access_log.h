@@ -4,6 +4,7 @@
 // never blocks a worker loop. Owned by main; outlives every worker.
 #pragma once
 
+#include <atomic>
 #include <condition_variable>
 #include <cstdint>
 #include <cstdio>
@@ -37,12 +38,16 @@ void formatJson(std::string& out, const AccessRecord& r);
 
 class AccessLogSink {
  public:
-  explicit AccessLogSink(config::AccessLogFormat format) : format_(format) {}
+  AccessLogSink(config::AccessLogFormat format, bool enabled) : format_(format), enabled_(enabled) {}
+  // Loop thread. A reload may switch the log off or change its format at
+  // any time (relaxed atomics: a record is formatted one way or the other).
+  bool enabled() const { return enabled_.load(std::memory_order_relaxed); }
   void record(const AccessRecord& r);
 
  private:
   friend class AccessLogWriter;
-  config::AccessLogFormat format_;
+  std::atomic<config::AccessLogFormat> format_;
+  std::atomic<bool> enabled_;
   std::string scratch_;  // loop thread only
   std::mutex mu_;
   std::string buffer_;  // guarded by mu_
@@ -51,8 +56,17 @@ class AccessLogSink {
 class AccessLogWriter {
  public:
   // path "-" writes to stdout. Returns nullptr with `error` set when the file
-  // cannot be opened.
+  // cannot be opened. A log that is not enabled opens nothing, and its sinks
+  // drop every record until a reload enables it.
   static std::unique_ptr<AccessLogWriter> open(const config::AccessLog& cfg, size_t sinks, std::string& error);
+  // Control thread, on reload: apply `cfg`. A new path is opened here first;
+  // when that fails nothing changes and the reason is returned. Otherwise
+  // the writer thread writes what is buffered to the old file, then
+  // switches, before this returns: every record made afterwards goes to
+  // the new file, in the new format.
+  std::string reconfigure(const config::AccessLog& cfg);
+  // Whether SIGUSR1 has a file to reopen (control thread).
+  bool hasFile() const { return cfg_.enabled && cfg_.path != "-"; }
   ~AccessLogWriter();
 
   AccessLogSink* sink(size_t index) { return sinks_[index].get(); }
@@ -80,6 +94,13 @@ class AccessLogWriter {
   std::condition_variable cv_;
   bool stop_ = false;
   bool reopen_ = false;  // guarded by mu_
+  // A new file handed over by reconfigure(), guarded by mu_; swap_ is
+  // cleared (and cv_ notified) once the writer has switched to it.
+  bool swap_ = false;
+  FILE* next_file_ = nullptr;
+  bool next_owns_ = false;
+  std::string next_path_;
+  config::AccessLog cfg_;  // what is applied (control thread)
 };
 
 }  // namespace plexgate::server

@@ -311,3 +311,71 @@ TEST(CliTest, MetricsCountAppliedAndRefusedReloads) {
 
 }  // namespace
 }  // namespace plexgate::test
+
+namespace plexgate::test {
+namespace {
+
+// access_log applies on reload: switched on, to another file, in another
+// format, and off again. Each reload changes the respond body, so the test
+// knows when it applied; every line lands in the file that was configured
+// when its request was served.
+TEST(CliTest, AccessLogFollowsReloads) {
+  const std::string cfg = tempPath("logreload.yaml");
+  const std::string a = tempPath("logreload_a.log");
+  const std::string b = tempPath("logreload_b.log");
+  std::remove(a.c_str());
+  std::remove(b.c_str());
+  const auto config = [](const std::string& body, const std::string& log) {
+    return "workers: 1\n"
+           "listeners:\n"
+           "  - name: gateway\n"
+           "    address: 127.0.0.1:0\n"
+           "    routes:\n"
+           "      - prefix: /\n"
+           "        respond: {status: 200, body: \"" + body + "\"}\n"
+           "access_log: " + log + "\n";
+  };
+  writeFile(cfg, config("off", "{enabled: false, path: " + a + "}"));
+  Process p({kBinary, "-c", cfg});
+  const auto line = p.waitStderr("listener gateway on http://", milliseconds(5000));
+  ASSERT_TRUE(line) << p.stderrText();
+  const uint16_t port = portFrom(*line);
+  const auto get = [&](const std::string& path) {
+    TestClient c(port);
+    EXPECT_TRUE(c.send("GET " + path + " HTTP/1.1\r\nHost: test\r\n\r\n"));
+    const auto r = c.readResponse();
+    return r ? r->body : std::string();
+  };
+  const auto reloadTo = [&](const std::string& body, const std::string& log) {
+    writeFile(cfg, config(body, log));
+    p.signal(SIGHUP);
+    const auto deadline = std::chrono::steady_clock::now() + milliseconds(5000);
+    while (get("/probe-" + body) != body && std::chrono::steady_clock::now() < deadline) {
+    }
+  };
+  ASSERT_EQ(get("/while-off-1"), "off");
+  reloadTo("json-a", "{enabled: true, path: " + a + ", format: json}");
+  ASSERT_EQ(get("/in-a"), "json-a") << p.stderrText();
+  reloadTo("combined-b", "{enabled: true, path: " + b + ", format: combined}");
+  ASSERT_EQ(get("/in-b"), "combined-b") << p.stderrText();
+  reloadTo("off-again", "{enabled: false, path: " + b + "}");
+  ASSERT_EQ(get("/while-off-2"), "off-again") << p.stderrText();
+  p.signal(SIGTERM);
+  ASSERT_EQ(p.wait(milliseconds(5000)), 0) << p.stderrText();
+  const std::string in_a = readFile(a);
+  const std::string in_b = readFile(b);
+  EXPECT_EQ(in_a.rfind("{\"time\":", 0), 0u) << in_a;  // JSON lines
+  EXPECT_NE(in_a.find("\"/in-a\""), std::string::npos) << in_a;
+  EXPECT_EQ(in_a.find("/while-off-1"), std::string::npos) << in_a;
+  EXPECT_EQ(in_a.find("/in-b"), std::string::npos) << in_a;
+  EXPECT_NE(in_b.find("\"GET /in-b HTTP/1.1\" 200"), std::string::npos) << in_b;  // combined
+  EXPECT_EQ(in_b.find("/in-a"), std::string::npos) << in_b;
+  EXPECT_EQ(in_b.find("/while-off-2"), std::string::npos) << in_b;
+  EXPECT_EQ(p.stderrText().find("access_log changed"), std::string::npos) << p.stderrText();
+  for (const std::string& f : {cfg, a, b}) {
+    std::remove(f.c_str());
+  }
+}
+
+}  // namespace
+}  // namespace plexgate::test
