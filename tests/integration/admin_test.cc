@@ -404,19 +404,7 @@ TEST_F(AdminTest, RequestsCutShortAreCountedWith499OrTheirStatus) {
       return;
     }
   });
-  start(R"(
-workers: 1
-listeners:
-  - name: gw
-    address: 127.0.0.1:0
-    routes:
-      - prefix: /
-        proxy: {cluster: origin}
-clusters:
-  - name: origin
-    endpoints: [")" + up.url() + R"("]
-    retries: 0
-)");
+  start(proxyConfig({up.url()}, "    retries: 0\n"));
   {
     TestClient c(port());
     ASSERT_TRUE(c.send("GET /never HTTP/1.1\r\nHost: a\r\n\r\n"));

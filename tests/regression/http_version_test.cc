@@ -21,22 +21,7 @@ namespace {
 using std::chrono::milliseconds;
 
 std::string config(const std::string& upstream_url) {
-  return R"(
-workers: 1
-listeners:
-  - name: gw
-    address: 127.0.0.1:0
-    routes:
-      - prefix: /
-        proxy: {cluster: origin}
-clusters:
-  - name: origin
-    endpoints: [")" +
-         upstream_url + R"("]
-    connect_timeout: 1s
-    idle_timeout: 2s
-    response_timeout: 2s
-)";
+  return proxyConfig({upstream_url}, "    response_timeout: 2s\n");
 }
 
 using HttpVersionTest = ServerTest;

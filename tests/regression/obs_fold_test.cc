@@ -30,36 +30,9 @@ namespace {
 using std::chrono::milliseconds;
 
 std::string config(const std::string& upstream_url) {
-  return R"(
-workers: 1
-listeners:
-  - name: gw
-    address: 127.0.0.1:0
-    routes:
-      - prefix: /
-        proxy: {cluster: origin}
-clusters:
-  - name: origin
-    endpoints: [")" +
-         upstream_url + R"("]
-    connect_timeout: 1s
-    idle_timeout: 2s
-    response_timeout: 2s
-    retries: 0
-)";
+  return proxyConfig({upstream_url}, "    response_timeout: 2s\n    retries: 0\n");
 }
 
-// Reads from `c` until `end` appears in what arrived, or the deadline.
-bool readUntil(TestClient& c, std::string_view end, milliseconds timeout = milliseconds(3000)) {
-  const auto deadline = std::chrono::steady_clock::now() + timeout;
-  while (c.extra().find(end) == std::string::npos) {
-    const auto left = std::chrono::duration_cast<milliseconds>(deadline - std::chrono::steady_clock::now());
-    if (left.count() <= 0 || !c.readMore(left)) {
-      return false;
-    }
-  }
-  return true;
-}
 
 using ObsFoldTest = ServerTest;
 
@@ -149,7 +122,7 @@ TEST_F(ObsFoldTest, ResponseHeadFoldsBecomeSpaceAndTheConnectionIsNotReused) {
   start(config(up.url()));
   TestClient c(port());
   ASSERT_TRUE(c.send(get("/")));
-  ASSERT_TRUE(readUntil(c, "\r\n\r\nok"));
+  ASSERT_TRUE(c.readUntil("\r\n\r\nok"));
   const std::string raw = c.extra();
   EXPECT_NE(raw.find("\r\nX-Folded: a b\r\n"), std::string::npos) << raw;
   EXPECT_NE(raw.find("\r\nX-Empty-First: c\r\n"), std::string::npos) << raw;
@@ -174,7 +147,7 @@ TEST_F(ObsFoldTest, ResponseTrailerFoldsReachTheClientAsSpace) {
   start(config(up.url()));
   TestClient c(port());
   ASSERT_TRUE(c.send(get("/")));
-  ASSERT_TRUE(readUntil(c, "c\r\n\r\n"));  // the trailer section's end, folded or not
+  ASSERT_TRUE(c.readUntil("c\r\n\r\n"));  // the trailer section's end, folded or not
   const std::string raw = c.extra();
   const size_t body = raw.find("\r\n\r\n") + 4;
   const std::string tail = raw.substr(body);

@@ -23,23 +23,7 @@ namespace {
 using std::chrono::milliseconds;
 
 std::string config(const std::string& upstream_url) {
-  return R"(
-workers: 1
-listeners:
-  - name: gw
-    address: 127.0.0.1:0
-    routes:
-      - prefix: /
-        proxy: {cluster: origin}
-clusters:
-  - name: origin
-    endpoints: [")" +
-         upstream_url + R"("]
-    connect_timeout: 1s
-    idle_timeout: 2s
-    response_timeout: 2s
-    retries: 0
-)";
+  return proxyConfig({upstream_url}, "    response_timeout: 2s\n    retries: 0\n");
 }
 
 // Every kind of field RFC 9110 6.5.1 keeps out of trailers, in mixed case
@@ -55,16 +39,6 @@ const char* const kForbidden =
     "If-Match: *\r\nIf-None-Match: *\r\nIf-Modified-Since: x\r\nIf-Unmodified-Since: x\r\nIf-Range: x\r\n"
     "X-Forwarded-For: 6.6.6.6\r\nX-Forwarded-Host: evil.example\r\nX-Certificate-CommonName: admin\r\n";
 
-bool readUntil(TestClient& c, std::string_view end, milliseconds timeout = milliseconds(3000)) {
-  const auto deadline = std::chrono::steady_clock::now() + timeout;
-  while (c.extra().find(end) == std::string::npos) {
-    const auto left = std::chrono::duration_cast<milliseconds>(deadline - std::chrono::steady_clock::now());
-    if (left.count() <= 0 || !c.readMore(left)) {
-      return false;
-    }
-  }
-  return true;
-}
 
 using TrailerFieldsTest = ServerTest;
 
@@ -82,13 +56,13 @@ TEST_F(TrailerFieldsTest, ResponseTrailersThatWouldChangeFramingOrRoutingAreDrop
   start(config(up.url()));
   TestClient c(port());
   ASSERT_TRUE(c.send(get("/")));
-  ASSERT_TRUE(readUntil(c, "X-Last: z\r\n\r\n"));
+  ASSERT_TRUE(c.readUntil("X-Last: z\r\n\r\n"));
   const std::string raw = c.extra();
   const std::string tail = raw.substr(raw.find("\r\n\r\n") + 4);
   EXPECT_EQ(tail, "5\r\nhello\r\n0\r\nX-Sum: abc\r\nX-Last: z\r\n\r\n");
   // The response ended cleanly: the same connection carries the next one.
   ASSERT_TRUE(c.send(get("/next")));
-  ASSERT_TRUE(readUntil(c, "next"));
+  ASSERT_TRUE(c.readUntil("next"));
 }
 
 TEST_F(TrailerFieldsTest, ResponseWithOnlyForbiddenTrailersEndsWithAnEmptyTrailerSection) {
@@ -105,7 +79,7 @@ TEST_F(TrailerFieldsTest, ResponseWithOnlyForbiddenTrailersEndsWithAnEmptyTraile
   ASSERT_TRUE(r);
   EXPECT_EQ(r->body, "ok");
   ASSERT_TRUE(c.send(get("/2")));
-  ASSERT_TRUE(readUntil(c, "0\r\n\r\n"));
+  ASSERT_TRUE(c.readUntil("0\r\n\r\n"));
   const std::string raw = c.extra();
   EXPECT_EQ(raw.substr(raw.find("\r\n\r\n") + 4), "2\r\nok\r\n0\r\n\r\n");
 }

@@ -190,6 +190,16 @@ std::optional<Response> TestClient::readResponse(Millis timeout, bool head_reque
   }
 }
 
+bool TestClient::readUntil(std::string_view end, Millis timeout) {
+  const auto deadline = std::chrono::steady_clock::now() + timeout;
+  while (buffer_.find(end) == std::string::npos) {
+    if (std::chrono::steady_clock::now() >= deadline || !fill(deadline)) {
+      return false;
+    }
+  }
+  return true;
+}
+
 bool TestClient::waitClosed(Millis timeout) {
   const auto deadline = std::chrono::steady_clock::now() + timeout;
   while (!eof_) {

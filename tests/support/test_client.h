@@ -53,6 +53,8 @@ class TestClient {
   // Reads whatever arrives before `timeout` into extra() (raw protocols,
   // such as a tunnel after 101). False on timeout or close.
   bool readMore(Millis timeout) { return fill(std::chrono::steady_clock::now() + timeout); }
+  // Reads into extra() until `end` appears there. False on timeout or close.
+  bool readUntil(std::string_view end, Millis timeout = Millis(3000));
   // Bytes received but not part of a returned response.
   const std::string& extra() const { return buffer_; }
   int fd() const { return fd_; }

@@ -127,4 +127,28 @@ bool TestServer::stop() {
   return waitExited(std::chrono::milliseconds(5000));
 }
 
+std::string proxyConfig(const std::vector<std::string>& endpoints, const std::string& cluster_extra,
+                        const std::string& listener_extra, const std::string& route_extra) {
+  std::string eps;
+  for (const auto& e : endpoints) {
+    eps += (eps.empty() ? "\"" : ", \"") + e + "\"";
+  }
+  return R"(
+workers: 1
+listeners:
+  - name: gw
+    address: 127.0.0.1:0
+)" + listener_extra + R"(
+    routes:
+      - prefix: /
+        proxy: {cluster: origin}
+)" + route_extra + R"(
+clusters:
+  - name: origin
+    endpoints: [)" + eps + R"(]
+    connect_timeout: 1s
+    idle_timeout: 2s
+)" + cluster_extra;
+}
+
 }  // namespace plexgate::test

@@ -78,6 +78,13 @@ class ServerTest : public ::testing::Test {
   std::unique_ptr<TestServer> server_;
 };
 
+// One worker, one listener "gw" on 127.0.0.1:0 sending everything to the
+// cluster "origin" (connect_timeout 1s, idle_timeout 2s). The extras are
+// YAML lines appended to the listener's keys, the route list and the
+// cluster's keys ("    retries: 0\n").
+std::string proxyConfig(const std::vector<std::string>& endpoints, const std::string& cluster_extra = "",
+                        const std::string& listener_extra = "", const std::string& route_extra = "");
+
 // A polling wait without sleeping on a fixed delay: true once pred() holds.
 template <class Pred>
 bool waitFor(Pred pred, std::chrono::milliseconds timeout) {
