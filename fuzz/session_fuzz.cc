@@ -9,8 +9,9 @@
 // the server closes. Behind the front listener are every kind of route:
 // respond, echo, a proxy to a live origin (a second listener of the same
 // server: responses with Content-Length and chunked bodies stream back), a
-// proxy to a dead port (502), and the fan-out API (/zosmf/gateway/...) with
-// systems on the live origin and on the dead port. Idle connections park
+// proxy to a dead port (502), the fan-out API (/zosmf/gateway/...) with
+// systems on the live origin and on the dead port, and the admin pages
+// (/metrics, /admin, /application/health, /application/info). Idle connections park
 // at once (`park: 0ms`), so one input's requests often land on several
 // Sessions of the same connection.
 //
@@ -88,6 +89,7 @@ listeners:
   - name: front
     address: 127.0.0.1:0
     fanout: true
+    admin: true
     trusted_proxies: [127.0.0.1/32]
     routes:
       - prefix: /echo
