@@ -164,52 +164,45 @@ void ProxyStream::sendHead() {
   }
 }
 
-void ProxyStream::sendBody(const buf::SliceRef& slice, const char* data, size_t len) {
-  if (!active() || len == 0) {
-    return;  // answered already (a local error): the body is discarded
-  }
-  body_sent_ += len;
+// `n` more request body bytes, which `append` adds to a chain: kept for a
+// retry while the body still fits the replay limit, then queued until the
+// head is written, or written now.
+template <class Append>
+void ProxyStream::forwardBody(size_t n, Append&& append) {
+  body_sent_ += n;
   if (replayable_) {
-    if (replay_.size() + len <= kReplayLimit) {
-      replay_.appendRef(slice, data, len);
+    if (replay_.size() + n <= kReplayLimit) {
+      append(replay_);
     } else {
       replay_.clear();
       replayable_ = false;
     }
   }
   if (up_ == nullptr || state_ == State::Connecting || state_ == State::Backoff) {
-    queued_.appendRef(slice, data, len);
+    append(queued_);
     return;
   }
-  out_.appendRef(slice, data, len);
+  append(out_);
   up_->conn().write(out_);  // a failure comes later, through onWriteError -> fail()
   // Request body moving is progress, also after an interim 100 Continue.
   armTimer(cluster_->config->idle_timeout);
+}
+
+void ProxyStream::sendBody(const buf::SliceRef& slice, const char* data, size_t len) {
+  if (!active() || len == 0) {
+    return;  // answered already (a local error): the body is discarded
+  }
+  forwardBody(len, [&](buf::BufferChain& to) { to.appendRef(slice, data, len); });
 }
 
 void ProxyStream::sendTrailers(const std::vector<parsers::HeaderField>& trailers) {
   if (!active()) {
     return;
   }
-  // Rare and small (bounded by the head limit): copied, once per chain.
+  // Rare and small (bounded by the head limit): copied once, then referenced.
   buf::BufferChain section(loop_.slicePool());
   writeTrailerSection(section, trailers);
-  body_sent_ += section.size();
-  if (replayable_) {
-    if (replay_.size() + section.size() <= kReplayLimit) {
-      replay_.appendRefsOf(section);
-    } else {
-      replay_.clear();
-      replayable_ = false;
-    }
-  }
-  if (up_ == nullptr || state_ == State::Connecting || state_ == State::Backoff) {
-    queued_.moveFrom(section);
-    return;
-  }
-  out_.moveFrom(section);
-  up_->conn().write(out_);  // a failure comes later, through onWriteError -> fail()
-  armTimer(cluster_->config->idle_timeout);
+  forwardBody(section.size(), [&](buf::BufferChain& to) { to.appendRefsOf(section); });
 }
 
 void ProxyStream::endBody() {

@@ -100,6 +100,8 @@ class ProxyStream final : private net::ConnectionHandler, private parsers::Http1
   void finishResponse();
   void fail(Failure f);
   bool canRetry(Failure f) const;
+  template <class Append>
+  void forwardBody(size_t n, Append&& append);
   void dropConnection();
   void armTimer(std::chrono::milliseconds d);
   static void onTimer(loop::TimeoutNode& node);
