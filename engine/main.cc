@@ -337,20 +337,6 @@ std::string proxyFlagOf(const std::string& key) {
   return key.empty() ? std::string("proxy") : key;
 }
 
-// The part of a reloaded file that only a restart applies: the worker count
-// (listeners are refused by WorkerSet::publish).
-std::string needsRestart(const config::Config& running, const config::Config& next) {
-  std::vector<std::string_view> changed;
-  if (next.workers != running.workers) {
-    changed.push_back("workers");
-  }
-  std::string out;
-  for (size_t i = 0; i < changed.size(); ++i) {
-    out += (i == 0 ? "" : ", ") + std::string(changed[i]);
-  }
-  return out;
-}
-
 // The loader's warnings about a file: at log_level warn and below when
 // running it, always for --check.
 void printWarnings(const config::Config& cfg, bool always = false) {
@@ -368,7 +354,7 @@ struct Control {
   std::unique_ptr<server::WorkerSet> workers;
   std::unique_ptr<proxy::HealthChecker> health;
   config::ConfigPtr config;   // the last file loaded; its timeouts.drain applies
-  config::ConfigPtr started;  // what the workers were built with (see needsRestart)
+  config::ConfigPtr started;  // what the workers were built with (their count needs a restart)
   uv_signal_t sigterm;
   uv_signal_t sigint;
   uv_signal_t sighup;
@@ -430,15 +416,16 @@ void onReload(uv_signal_t* h, int) {
   c->retired_health.push_back(std::move(c->health));
   c->health = std::make_unique<proxy::HealthChecker>(c->loop, c->workers->upstreams());
   c->health->start();
-  // Said, not silently dropped: the operator must not believe these applied.
-  const std::string pending = needsRestart(*c->started, *result.config);
+  // Said, not silently dropped: the operator must not believe it applied.
+  // (Listeners, the other restart-only part, are refused by publish.)
+  const bool workers_pending = result.config->workers != c->started->workers;
   // The next drain uses the reloaded timeouts.drain.
   c->config = result.config;
   server::setLogLevel(c->config->log_level);
   server::logf(config::LogLevel::Info, "reloaded %s", c->config_path.c_str());
-  if (!pending.empty()) {
-    server::logf(config::LogLevel::Warn, "%s changed in %s; the running values stay until a restart",
-                 pending.c_str(), c->config_path.c_str());
+  if (workers_pending) {
+    server::logf(config::LogLevel::Warn, "workers changed in %s; the running values stay until a restart",
+                 c->config_path.c_str());
   }
   if (!log_error.empty()) {
     server::logf(config::LogLevel::Error, "%s; the access log stays as it was", log_error.c_str());
