@@ -380,13 +380,6 @@ listeners:
   EXPECT_FALSE(r->keep_alive);
 }
 
-}  // namespace
-}  // namespace plexgate::test
-
-namespace plexgate::test {
-namespace {
-
-using std::chrono::milliseconds;
 
 // Requests the connection ended under are counted (and logged), as nginx
 // does: 499 when the client left before any response, the response's own

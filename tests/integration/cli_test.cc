@@ -181,6 +181,25 @@ std::string respondWithLog(const std::string& log, const std::string& extra = ""
          "access_log: {enabled: true, path: " + log + "}\n" + extra;
 }
 
+// The body of GET `path`, or "" without an answer.
+std::string getBody(uint16_t port, const std::string& path) {
+  TestClient c(port);
+  EXPECT_TRUE(c.send("GET " + path + " HTTP/1.1\r\nHost: test\r\n\r\n"));
+  const auto r = c.readResponse();
+  return r ? r->body : std::string();
+}
+
+// GETs `path` until its body is `want` (a reload has applied), for up to
+// 5 s; returns the last body seen.
+std::string pollBody(uint16_t port, const std::string& path, const std::string& want) {
+  const auto deadline = std::chrono::steady_clock::now() + milliseconds(5000);
+  std::string body = getBody(port, path);
+  while (body != want && std::chrono::steady_clock::now() < deadline) {
+    body = getBody(port, path);
+  }
+  return body;
+}
+
 int getStatus(uint16_t port, const std::string& path) {
   TestClient c(port);
   if (!c.send("GET " + path + " HTTP/1.1\r\nHost: test\r\n\r\n")) {
@@ -242,16 +261,7 @@ TEST(CliTest, LogLevelFiltersOwnLinesAndReloads) {
   quiet.replace(quiet.find("body: \"ok\""), 10, "body: \"quiet\"");
   writeFile(cfg, quiet);
   p.signal(SIGHUP);
-  const auto deadline = std::chrono::steady_clock::now() + milliseconds(5000);
-  std::string body;
-  while (body != "quiet" && std::chrono::steady_clock::now() < deadline) {
-    TestClient c(port);
-    ASSERT_TRUE(c.send("GET / HTTP/1.1\r\nHost: test\r\n\r\n"));
-    const auto r = c.readResponse();
-    ASSERT_TRUE(r);
-    body = r->body;
-  }
-  ASSERT_EQ(body, "quiet") << p.stderrText();
+  ASSERT_EQ(pollBody(port, "/", "quiet"), "quiet") << p.stderrText();
   writeFile(cfg, "listeners: 7\n");
   p.signal(SIGHUP);
   ASSERT_TRUE(p.waitStderr("reload refused", milliseconds(5000))) << p.stderrText();
@@ -263,11 +273,6 @@ TEST(CliTest, LogLevelFiltersOwnLinesAndReloads) {
   std::remove(log.c_str());
 }
 
-}  // namespace
-}  // namespace plexgate::test
-
-namespace plexgate::test {
-namespace {
 
 // /metrics counts the reloads main applied and refused (a file that does
 // not load, a listener change the workers cannot take).
@@ -284,12 +289,7 @@ TEST(CliTest, MetricsCountAppliedAndRefusedReloads) {
   const auto line = p.waitStderr("listener admin on http://", milliseconds(5000));
   ASSERT_TRUE(line) << p.stderrText();
   const uint16_t port = portFrom(*line);
-  const auto scrape = [&] {
-    TestClient c(port);
-    EXPECT_TRUE(c.send("GET /metrics HTTP/1.1\r\nHost: test\r\n\r\n"));
-    const auto r = c.readResponse();
-    return r ? r->body : std::string();
-  };
+  const auto scrape = [&] { return getBody(port, "/metrics"); };
   EXPECT_NE(scrape().find("plexgate_config_reloads_total{result=\"applied\"} 0\n"), std::string::npos);
   writeFile(cfg, admin_only + "log_level: info\n");
   p.signal(SIGHUP);
@@ -309,11 +309,6 @@ TEST(CliTest, MetricsCountAppliedAndRefusedReloads) {
   std::remove(cfg.c_str());
 }
 
-}  // namespace
-}  // namespace plexgate::test
-
-namespace plexgate::test {
-namespace {
 
 // access_log applies on reload: switched on, to another file, in another
 // format, and off again. Each reload changes the respond body, so the test
@@ -340,26 +335,18 @@ TEST(CliTest, AccessLogFollowsReloads) {
   const auto line = p.waitStderr("listener gateway on http://", milliseconds(5000));
   ASSERT_TRUE(line) << p.stderrText();
   const uint16_t port = portFrom(*line);
-  const auto get = [&](const std::string& path) {
-    TestClient c(port);
-    EXPECT_TRUE(c.send("GET " + path + " HTTP/1.1\r\nHost: test\r\n\r\n"));
-    const auto r = c.readResponse();
-    return r ? r->body : std::string();
-  };
   const auto reloadTo = [&](const std::string& body, const std::string& log) {
     writeFile(cfg, config(body, log));
     p.signal(SIGHUP);
-    const auto deadline = std::chrono::steady_clock::now() + milliseconds(5000);
-    while (get("/probe-" + body) != body && std::chrono::steady_clock::now() < deadline) {
-    }
+    pollBody(port, "/probe-" + body, body);
   };
-  ASSERT_EQ(get("/while-off-1"), "off");
+  ASSERT_EQ(getBody(port, "/while-off-1"), "off");
   reloadTo("json-a", "{enabled: true, path: " + a + ", format: json}");
-  ASSERT_EQ(get("/in-a"), "json-a") << p.stderrText();
+  ASSERT_EQ(getBody(port, "/in-a"), "json-a") << p.stderrText();
   reloadTo("combined-b", "{enabled: true, path: " + b + ", format: combined}");
-  ASSERT_EQ(get("/in-b"), "combined-b") << p.stderrText();
+  ASSERT_EQ(getBody(port, "/in-b"), "combined-b") << p.stderrText();
   reloadTo("off-again", "{enabled: false, path: " + b + "}");
-  ASSERT_EQ(get("/while-off-2"), "off-again") << p.stderrText();
+  ASSERT_EQ(getBody(port, "/while-off-2"), "off-again") << p.stderrText();
   p.signal(SIGTERM);
   ASSERT_EQ(p.wait(milliseconds(5000)), 0) << p.stderrText();
   const std::string in_a = readFile(a);

@@ -676,11 +676,6 @@ TEST_F(ProxyTest, NoHealthyInstanceIs503) {
       milliseconds(5000)));
 }
 
-}  // namespace
-}  // namespace plexgate::test
-
-namespace plexgate::test {
-namespace {
 
 TEST(ProxySwapTest, RouteSwapDuringLoadFailsNoRequest) {
   std::atomic<int> a{0}, b{0};
@@ -745,11 +740,6 @@ listeners:
   EXPECT_TRUE(server.stop());
 }
 
-}  // namespace
-}  // namespace plexgate::test
-
-namespace plexgate::test {
-namespace {
 
 // Regression (found by bench/compare's keep-alive pre-check): with 16 KiB
 // bodies a response head sometimes straddled two upstream read slices, and
@@ -777,13 +767,6 @@ TEST(ProxyRegressionTest, ResponseHeadsSplitAcrossReadSlicesStayIntact) {
   EXPECT_TRUE(server.stop());
 }
 
-}  // namespace
-}  // namespace plexgate::test
-
-namespace plexgate::test {
-namespace {
-
-using std::chrono::milliseconds;
 
 // A retried request sends its body once. The body bytes that arrived while
 // the first attempt was connecting were kept twice (for the retry, and for
