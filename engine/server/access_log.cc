@@ -36,6 +36,19 @@ void appendEscaped(std::string& out, std::string_view s, bool json) {
   }
 }
 
+// The log's file for appending: stdout for "-". Null with `error` set when
+// it cannot be opened.
+FILE* openForAppend(const std::string& path, std::string& error) {
+  if (path == "-") {
+    return stdout;
+  }
+  FILE* f = std::fopen(path.c_str(), "a");
+  if (f == nullptr) {
+    error = "access_log: cannot open " + path + ": " + std::strerror(errno);
+  }
+  return f;
+}
+
 }  // namespace
 
 void formatCombined(std::string& out, const AccessRecord& r) {
@@ -104,17 +117,12 @@ std::unique_ptr<AccessLogWriter> AccessLogWriter::open(const config::AccessLog& 
                                                        std::string& error) {
   std::unique_ptr<AccessLogWriter> w(new AccessLogWriter());
   w->cfg_ = cfg;
-  if (!cfg.enabled) {
-    // Nothing to open until a reload enables it.
-  } else if (cfg.path == "-") {
-    w->file_ = stdout;
-  } else {
-    w->file_ = std::fopen(cfg.path.c_str(), "a");
+  if (cfg.enabled) {  // else nothing to open until a reload enables it
+    w->file_ = openForAppend(cfg.path, error);
     if (w->file_ == nullptr) {
-      error = "access_log: cannot open " + cfg.path + ": " + std::strerror(errno);
       return nullptr;
     }
-    w->owns_file_ = true;
+    w->owns_file_ = cfg.path != "-";
     w->path_ = cfg.path;
   }
   for (size_t i = 0; i < sinks; ++i) {
@@ -154,12 +162,10 @@ void AccessLogWriter::writeAll() {
 std::string AccessLogWriter::reconfigure(const config::AccessLog& cfg) {
   const bool new_file = cfg.enabled && (!cfg_.enabled || cfg.path != cfg_.path);
   if (new_file) {
-    FILE* fresh = stdout;
-    if (cfg.path != "-") {
-      fresh = std::fopen(cfg.path.c_str(), "a");
-      if (fresh == nullptr) {
-        return "access_log: cannot open " + cfg.path + ": " + std::strerror(errno);
-      }
+    std::string error;
+    FILE* fresh = openForAppend(cfg.path, error);
+    if (fresh == nullptr) {
+      return error;
     }
     std::unique_lock<std::mutex> lock(mu_);
     next_file_ = fresh;
